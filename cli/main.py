@@ -1,0 +1,90 @@
+"""Entry point of the `udd-keras` command: the click group and error handling."""
+
+import importlib
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import click  # noqa: E402
+
+from udd_keras import __version__  # noqa: E402
+from udd_keras.errors import UddError  # noqa: E402
+
+# Sub-command name -> "module:attribute", imported only when the command runs so
+# that `udd-keras --help` does not pay for importing TensorFlow.
+COMMANDS = {
+    "datasets": "udd_keras.cli.datasets:datasets",
+    "distill": "udd_keras.cli.distill:distill",
+    "evaluate": "udd_keras.cli.evaluate:evaluate",
+    "coreset": "udd_keras.cli.coreset:coreset",
+    "mue": "udd_keras.cli.mue:mue",
+}
+
+COMMAND_HELP = {
+    "datasets": "List the data sources and whether each is available offline.",
+    "distill": "Distil a dataset into a few synthetic images per class.",
+    "evaluate": "Train fresh networks on a synthetic set and report test accuracy.",
+    "coreset": "Select real images per class (random, herding, forgetting).",
+    "mue": "Report the utilization (mUE) of synthetic or coreset images.",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose sub-commands are imported on first use."""
+
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module_name, attribute = COMMANDS[name].split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name == module_name:
+                return None
+            raise
+        return getattr(module, attribute)
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, COMMAND_HELP[name]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="udd-keras")
+def cli():
+    """udd-keras: dataset distillation by mining underutilized regions (UDD).
+
+    Distil a dataset into 1, 10 or 50 images per class, evaluate the result,
+    and inspect how well each image is used.
+    """
+
+
+def main(argv=None):
+    """Runs the CLI; user errors become one line on stderr and exit status 2."""
+    try:
+        cli.main(args=argv, prog_name="udd-keras", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except UddError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except OSError as error:
+        click.echo(f"Error: {error.strerror or error}: {error.filename}", err=True)
+        sys.exit(2)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

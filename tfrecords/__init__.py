@@ -1,0 +1,1 @@
+"""TFRecord format of synthetic sets (installed as `udd_keras.tfrecords`)."""
