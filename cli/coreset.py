@@ -1,0 +1,75 @@
+"""`udd-keras coreset`: select real images per class and store them as a set."""
+
+import pathlib
+
+import click
+
+METHOD_CHOICES = ("random", "herding", "forgetting")
+
+
+@click.command()
+@click.argument("dataset")
+@click.option("--ipc", type=int, required=True, help="Images per class.")
+@click.option(
+    "--method",
+    type=click.Choice(METHOD_CHOICES),
+    default="random",
+    show_default=True,
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Folder for coreset.tfrecord and coreset.png.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--epochs",
+    type=int,
+    default=None,
+    help="Training epochs of the herding/forgetting network.  "
+    "[default: 1 for herding, 3 for forgetting]",
+)
+@click.option(
+    "--width",
+    type=int,
+    default=128,
+    show_default=True,
+    help="Width of the herding/forgetting ConvNet.",
+)
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None)
+def coreset(dataset, ipc, method, out_dir, seed, epochs, width, data_dir):
+    """Select IPC real training images per class of DATASET (random, herding or
+    forgetting) and write OUT/coreset.tfrecord and OUT/coreset.png.
+    """
+    from udd_keras.coreset import select_coreset
+    from udd_keras.data import load_dataset
+    from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
+    from udd_keras.visualization import save_image_grid
+
+    data = load_dataset(dataset, data_dir=data_dir)
+    options = {}
+    if method != "random":
+        options["width"] = width
+        if epochs is not None:
+            options["epochs"] = epochs
+    indices = select_coreset(data, ipc, method, seed, **options)
+    images, labels = data.x_train[indices], data.y_train[indices]
+    metadata = SyntheticSetMetadata(
+        dataset=data.name,
+        image_shape=data.image_shape,
+        num_classes=data.num_classes,
+        class_names=data.class_names,
+        ipc=ipc,
+        method=method,
+        normalization=data.normalization.to_dict(),
+        extra={"seed": seed, "indices": indices.tolist(), **options},
+    )
+    out = pathlib.Path(out_dir)
+    record = write_synthetic_set(out / "coreset.tfrecord", images, labels, metadata)
+    grid = save_image_grid(
+        out / "coreset.png", images, labels, data.class_names, data.normalization
+    )
+    click.echo(f"Coreset: {record} ({len(indices)} images, {method}, ipc {ipc})")
+    click.echo(f"Grid: {grid}")

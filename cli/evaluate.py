@@ -1,0 +1,230 @@
+"""`udd-keras evaluate`: train fresh networks on a set, report test accuracy."""
+
+import pathlib
+
+import click
+
+DEFAULT_MODEL = "convnet3"
+
+
+def default_png_path(json_path, source, full):
+    """Where the curve PNG goes when `--png` is not given.
+
+    Next to the JSON (`report.json` -> `report.png`), else next to the source
+    set (`set.tfrecord` -> `set.eval.png`); None for `--full` without `--json`.
+    """
+    if json_path:
+        return pathlib.Path(json_path).with_suffix(".png")
+    if full:
+        return None
+    return pathlib.Path(source).with_suffix(".eval.png")
+
+
+def make_progress(console):
+    """A rich progress bar: model and repeat, bar, epochs, rate, ETA."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+class TensorBoardLogger:
+    """Writes train loss and test accuracy per epoch under `logdir/model/repeat`."""
+
+    def __init__(self, logdir):
+        self.logdir = pathlib.Path(logdir)
+        self.writer = None
+
+    def start_run(self, model, repeat):
+        import tensorflow as tf
+
+        if self.writer is not None:
+            self.writer.close()
+        self.writer = tf.summary.create_file_writer(
+            str(self.logdir / model / f"repeat-{repeat}")
+        )
+
+    def log_epoch(self, epoch, logs):
+        import tensorflow as tf
+
+        with self.writer.as_default(step=epoch):
+            tf.summary.scalar("train/loss", logs["loss"])
+            tf.summary.scalar("train/learning_rate", logs["lr"])
+            if "test_accuracy" in logs:
+                tf.summary.scalar("test/accuracy", logs["test_accuracy"])
+
+    def close(self):
+        if self.writer is not None:
+            self.writer.close()
+
+
+def results_table(report):
+    """A rich table of mean +- std test accuracy (%) per model."""
+    from rich.table import Table
+
+    title = f"{report.dataset}, " + (
+        f"IPC {report.ipc}" if report.ipc is not None else "full training set"
+    )
+    table = Table(title=title)
+    for name in ("Model", "Accuracy (%)", "Runs", "Epochs", "Seconds"):
+        table.add_column(name, justify="left" if name == "Model" else "right")
+    for result in report.results:
+        table.add_row(
+            result.model,
+            f"{100 * result.accuracy_mean:.2f} ± {100 * result.accuracy_std:.2f}",
+            str(len(result.runs)),
+            str(result.epochs),
+            f"{result.seconds:.1f}",
+        )
+    return table
+
+
+@click.command()
+@click.argument("source")
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    help=f"Model to train; repeat the flag for several.  [default: {DEFAULT_MODEL}]",
+)
+@click.option("--epochs", type=int, default=300, show_default=True)
+@click.option("--repeats", type=int, default=5, show_default=True)
+@click.option("--lr", type=float, default=0.01, show_default=True)
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option(
+    "--augment/--no-augment",
+    default=True,
+    show_default=True,
+    help="Differentiable augmentation (the dataset's DSA strategy).",
+)
+@click.option(
+    "--cutmix", type=float, default=0.5, show_default=True, help="CutMix probability."
+)
+@click.option(
+    "--eval-every",
+    type=int,
+    default=None,
+    help="Epochs between test-accuracy points.  [default: epochs // 10]",
+)
+@click.option(
+    "--width", type=int, default=128, show_default=True, help="ConvNet width."
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of the first repeat."
+)
+@click.option(
+    "--json", "json_path", type=click.Path(dir_okay=False), help="Write the report."
+)
+@click.option(
+    "--png",
+    "png_path",
+    type=click.Path(dir_okay=False),
+    help="Test accuracy against epoch.  [default: next to the JSON or SOURCE]",
+)
+@click.option(
+    "--full", is_flag=True, help="SOURCE is a dataset name: train on all of it."
+)
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None)
+@click.option(
+    "--logdir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write TensorBoard scalars here.",
+)
+def evaluate(
+    source,
+    models,
+    epochs,
+    repeats,
+    lr,
+    batch_size,
+    augment,
+    cutmix,
+    eval_every,
+    width,
+    seed,
+    json_path,
+    png_path,
+    full,
+    data_dir,
+    logdir,
+):
+    """Train fresh networks on the synthetic set SOURCE (a .tfrecord) and
+    report top-1 test accuracy on the real test split, mean ± std over repeats.
+    """
+    from rich.console import Console
+
+    from udd_keras.evaluation import evaluate as evaluate_set
+    from udd_keras.evaluation import evaluate_full
+    from udd_keras.visualization import save_curves
+
+    models = models or (DEFAULT_MODEL,)
+    console = Console(stderr=True)
+    logger = TensorBoardLogger(logdir) if logdir else None
+    progress = make_progress(console)
+    task = progress.add_task("loading", total=len(models) * repeats * epochs, rate="")
+
+    def on_run_start(model, repeat, run_seed):
+        progress.update(task, description=f"{model} {repeat + 1}/{repeats}")
+        if logger is not None:
+            logger.start_run(model, repeat)
+
+    def on_epoch_end(model, repeat, epoch, logs):
+        progress.advance(task)
+        speed = progress.tasks[0].speed
+        progress.update(task, rate=f"{speed:.2f} ep/s" if speed else "")
+        if logger is not None:
+            logger.log_epoch(epoch, logs)
+
+    run = evaluate_full if full else evaluate_set
+    try:
+        with progress:
+            report = run(
+                source,
+                models=models,
+                epochs=epochs,
+                repeats=repeats,
+                lr=lr,
+                batch_size=batch_size,
+                augment=augment,
+                cutmix_probability=cutmix,
+                eval_every=eval_every,
+                width=width,
+                seed=seed,
+                data_dir=data_dir,
+                on_run_start=on_run_start,
+                on_epoch_end=on_epoch_end,
+            )
+    finally:
+        if logger is not None:
+            logger.close()
+
+    Console().print(results_table(report))
+    if json_path:
+        click.echo(f"Report: {report.write_json(json_path)}")
+    png_path = png_path or default_png_path(json_path, source, full)
+    if png_path:
+        title = f"{report.dataset} " + (
+            f"IPC {report.ipc}" if report.ipc is not None else "full"
+        )
+        path = save_curves(
+            png_path, report.curve_series(), "epoch", "test accuracy (%)", title
+        )
+        click.echo(f"Curves: {path}")

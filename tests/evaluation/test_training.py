@@ -1,0 +1,66 @@
+import numpy as np
+import tensorflow as tf
+
+from udd_keras.evaluation.training import (
+    build_classifier,
+    distribute_batch,
+    make_classify_fn,
+    test_accuracy,
+    train_classifier,
+)
+
+
+def test_test_accuracy_counts_hits_over_batches():
+    def classify(images):
+        return tf.cast(images[:, 0, 0, 0], tf.int32)
+
+    images = np.zeros((7, 2, 2, 1), "float32")
+    images[[1, 4, 6], 0, 0, 0] = 1.0
+    labels = np.array([0, 1, 1, 0, 1, 0, 0])
+    # predictions 0,1,0,0,1,0,1 -> hits at 0,1,3,4,5 = 5 of 7
+    assert test_accuracy(classify, images, labels, batch_size=3) == 5 / 7
+
+
+def test_on_batch_sees_every_example_once_per_epoch(tiny_split):
+    x_train, y_train, _, _ = tiny_split(28, 1, train=10)
+    model = build_classifier("convnet3", (28, 28, 1), 3, width=4, seed=0)
+    seen = []
+    train_classifier(
+        model,
+        x_train,
+        y_train,
+        3,
+        epochs=2,
+        batch_size=4,
+        cutmix_probability=0.0,
+        on_batch=lambda indices, correct: seen.append((indices, correct)),
+    )
+    assert [len(indices) for indices, _ in seen] == [4, 4, 2] * 2
+    for epoch in range(2):
+        indices = np.concatenate([i for i, _ in seen[3 * epoch : 3 * epoch + 3]])
+        assert sorted(indices) == list(range(10))
+    assert all(c.dtype == bool and c.shape == i.shape for i, c in seen)
+
+
+def test_correctness_matches_the_model_before_the_update(tiny_split):
+    x_train, y_train, _, _ = tiny_split(28, 1, train=6)
+    model = build_classifier("convnet3", (28, 28, 1), 3, width=4, seed=0)
+    expected = np.asarray(make_classify_fn(model)(x_train)) == y_train
+    seen = []
+    train_classifier(
+        model,
+        x_train,
+        y_train,
+        3,
+        epochs=1,
+        batch_size=6,
+        cutmix_probability=0.0,
+        on_batch=lambda indices, correct: seen.append((indices, correct)),
+    )
+    indices, correct = seen[0]
+    np.testing.assert_array_equal(correct, expected[indices])
+
+
+def test_distribute_batch_is_identity_for_one_replica():
+    arrays = (np.arange(4), np.arange(4))
+    assert distribute_batch(tf.distribute.get_strategy(), arrays) is arrays

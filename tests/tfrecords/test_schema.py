@@ -1,0 +1,62 @@
+import json
+
+import pytest
+from udd_keras.tfrecords.schema import (
+    SCHEMA_VERSION,
+    SyntheticSetMetadata,
+    max_record_bytes,
+    validate_metadata,
+)
+
+from udd_keras.errors import TFRecordFormatError
+
+
+def test_metadata_round_trips_through_json(toy_metadata):
+    config = json.loads(json.dumps(toy_metadata.to_dict()))
+    restored = SyntheticSetMetadata.from_dict(config)
+    assert restored == toy_metadata
+    assert restored.image_shape == (6, 5, 2)
+    assert restored.schema_version == SCHEMA_VERSION
+    assert restored.include_original is True
+
+
+def test_from_dict_ignores_unknown_keys(toy_metadata):
+    config = toy_metadata.to_dict()
+    config["added_in_a_later_minor_release"] = 1
+    assert SyntheticSetMetadata.from_dict(config) == toy_metadata
+
+
+def test_normalization_object_with_to_dict_is_accepted(make_metadata):
+    class Norm:
+        def to_dict(self):
+            return {"mean": (0.1, 0.2), "std": (0.3, 0.4)}
+
+    meta = make_metadata(normalization=Norm())
+    assert meta.normalization == {"mean": [0.1, 0.2], "std": [0.3, 0.4]}
+
+
+def test_image_bytes_and_record_bound(make_metadata):
+    meta = make_metadata(num_regions=3)
+    assert meta.image_bytes == 6 * 5 * 2 * 4
+    assert max_record_bytes(meta) > meta.image_bytes
+
+
+@pytest.mark.parametrize(
+    "overrides, fragment",
+    [
+        ({"image_shape": (5000, 5, 2)}, "image size 5000x5"),
+        ({"image_shape": (6, 5, 7)}, "channels 7"),
+        ({"class_names": ["a"]}, "1 class_names for num_classes 3"),
+        ({"ipc": 0}, "ipc 0"),
+        ({"ipc": 400_000}, "exceeds 1000000"),
+        ({"num_images": 5}, "num_images 5"),
+        ({"num_regions": 5000}, "num_regions 5000"),
+        ({"normalization": {"mean": [0.5], "std": [0.2]}}, "normalization"),
+        ({"normalization": {"mean": [0, 0], "std": [0, 1]}}, "std > 0"),
+    ],
+)
+def test_validate_metadata_rejects(make_metadata, overrides, fragment):
+    with pytest.raises(TFRecordFormatError, match="^some.file: ") as info:
+        validate_metadata(make_metadata(**overrides), source="some.file")
+    assert fragment in str(info.value)
+    assert "\n" not in str(info.value)

@@ -1,0 +1,254 @@
+"""Settings of a distillation run, with the paper's defaults.
+
+`DistillConfig` holds every knob of Algorithm 1. Fields left `None` are filled by
+`resolve()` from the method (`udd`, `idc`, `dc`) and the dataset, so the defaults
+are the paper's (appendix A) and IDC's (which UDD inherits):
+
+| setting | udd | idc | dc |
+|---|---|---|---|
+| policy | jitter | uniform (factor 2) | none |
+| regions N / selected P | 12 / 8 | 4 tiles / 4 | - |
+| original image trained on | yes | no | yes |
+| CFC weight | 1.0 | 0.0 | 0.0 |
+| matched parameters | conv | conv | all |
+| network trained on | real data | real data | synthetic set |
+| image init | real | mosaic | real |
+
+The matching metric is `l1` for grayscale digit-like sets (mnist, fashion_mnist,
+digits) and `mse` otherwise, as IDC does; the network is trained on 500 real
+images after each inner step (2000 for CIFAR), as IDC does.
+"""
+
+import dataclasses
+import json
+
+from udd_keras.errors import UddError
+from udd_keras.losses import MATCHED_PARAMETERS, METRICS
+from udd_keras.policies import JITTER_FUNCTIONS, POLICIES
+from udd_keras.regions import NUM_REGIONS_ALLOWED
+
+METHODS = ("udd", "idc", "dc")
+INITIALIZATIONS = ("real", "mosaic", "noise")
+GRAYSCALE_DIGIT_SETS = ("mnist", "fashion_mnist", "digits")
+
+_METHOD_DEFAULTS = {
+    "udd": dict(
+        policy="jitter",
+        include_original=True,
+        cfc_weight=1.0,
+        matched="conv",
+        net_data="real",
+        init="real",
+    ),
+    "idc": dict(
+        policy="uniform",
+        include_original=False,
+        cfc_weight=0.0,
+        matched="conv",
+        net_data="real",
+        init="mosaic",
+    ),
+    "dc": dict(
+        policy="none",
+        include_original=True,
+        cfc_weight=0.0,
+        matched="all",
+        net_data="synthetic",
+        init="real",
+    ),
+}
+
+
+@dataclasses.dataclass
+class DistillConfig:
+    """Every setting of a distillation run.
+
+    Args:
+        dataset: str, a source name understood by `udd_keras.data.load_dataset`.
+        ipc: int, synthetic images per class.
+        method: `"udd"`, `"idc"` or `"dc"`; sets the defaults of `None` fields.
+        policy: region scoring policy, one of `POLICIES` or `"none"`.
+        num_regions: int, N candidate regions (4, 8, 12).
+        num_selected: int, P regions trained on per image.
+        factor: int, tiles per side of the `uniform` policy.
+        include_original: bool, train on the whole image besides its regions.
+        jitters: int, M jittered copies for the jitter policy.
+        jitter_function: `"gaussian"`, `"uniform"` or `"salt_and_pepper"`.
+        jitter_amount: float, jitter strength in normalised pixel units.
+        response_layer: int, index of the ConvNet block whose map is scored.
+        cfc_weight: float, weight of the CFC loss.
+        tau: float, CFC temperature.
+        alpha: float, CFC moving-average weight of the old average.
+        metric: `"l1"`, `"mse"` or `"cos"`.
+        matched: `"conv"`, `"conv+dense"` or `"all"`.
+        iterations: int, outer iterations (network re-initialisations).
+        inner_steps: int, image updates per outer iteration.
+        real_batch: int, real images per class per matching step.
+        max_synthetic_batch: int, at most this many synthetic training images per
+            class per step (a random subsample beyond).
+        lr_img: float, image learning rate.
+        momentum_img: float, image SGD momentum.
+        lr_decay_at: fractions of `iterations` at which the image lr is multiplied
+            by `lr_decay_factor` (paper: 1200, 1600, 1800 of 2000).
+        lr_decay_factor: float.
+        net_data: `"real"` or `"synthetic"`, what the network trains on.
+        net_images: int, images per network update (None: 500, 2000 for CIFAR).
+        net_batch: int, network batch size.
+        net_lr, net_momentum, net_weight_decay: network SGD settings.
+        net_cutmix: float, CutMix probability in network updates.
+        matching_augmentation: DSA strategy of the siamese augmentation.
+        net_augmentation: DSA strategy of the network updates (None: with flip
+            except on digit-like sets).
+        width, depth: ConvNet size.
+        init: `"real"` (random real images), `"mosaic"` (IDC: factor**2 real
+            images downsampled into the tiles) or `"noise"`.
+        clip: bool, keep pixels inside the valid normalised range.
+        seed: int.
+        checkpoint_every: int, inner steps between checkpoints.
+        log_every: int, inner steps between metric lines.
+
+    Example:
+    >>> config = DistillConfig("digits", ipc=1).resolve()
+    >>> config.policy, config.metric
+    ('jitter', 'l1')
+    """
+
+    dataset: str
+    ipc: int = 1
+    method: str = "udd"
+    policy: str | None = None
+    num_regions: int = 12
+    num_selected: int = 8
+    factor: int = 2
+    include_original: bool | None = None
+    jitters: int = 2
+    jitter_function: str = "gaussian"
+    jitter_amount: float = 0.1
+    response_layer: int = -1
+    cfc_weight: float | None = None
+    tau: float = 0.7
+    alpha: float = 0.5
+    metric: str | None = None
+    matched: str | None = None
+    iterations: int = 2000
+    inner_steps: int = 100
+    real_batch: int = 64
+    max_synthetic_batch: int = 128
+    lr_img: float = 0.005
+    momentum_img: float = 0.5
+    lr_decay_at: tuple = (0.6, 0.8, 0.9)
+    lr_decay_factor: float = 0.5
+    net_data: str | None = None
+    net_images: int | None = None
+    net_batch: int = 64
+    net_lr: float = 0.01
+    net_momentum: float = 0.9
+    net_weight_decay: float = 5e-4
+    net_cutmix: float = 0.5
+    matching_augmentation: str = "color_crop_cutout"
+    net_augmentation: str | None = None
+    width: int = 128
+    depth: int = 3
+    init: str | None = None
+    clip: bool = True
+    seed: int = 0
+    checkpoint_every: int = 50
+    log_every: int = 10
+
+    def resolve(self):
+        """Fills `None` fields from the method and dataset, then validates.
+
+        Returns:
+            A new, fully specified `DistillConfig`.
+        """
+        _check_choice("method", self.method, METHODS)
+        filled = dict(_METHOD_DEFAULTS[self.method])
+        name = str(self.dataset).lower()
+        digit_like = name in GRAYSCALE_DIGIT_SETS
+        filled["metric"] = "l1" if digit_like else "mse"
+        filled["net_images"] = 2000 if name.startswith("cifar") else 500
+        filled["net_augmentation"] = (
+            "color_crop_cutout_scale_rotate"
+            if digit_like
+            else "color_crop_cutout_flip_scale_rotate"
+        )
+        values = dataclasses.asdict(self)
+        for key, default in filled.items():
+            if values[key] is None:
+                values[key] = default
+        values["lr_decay_at"] = tuple(values["lr_decay_at"])
+        config = DistillConfig(**values)
+        config.validate()
+        return config
+
+    def validate(self):
+        """Raises `UddError` naming the first bad setting."""
+        _check_choice("method", self.method, METHODS)
+        _check_choice("policy", self.policy, (*POLICIES, "none"))
+        _check_choice("metric", self.metric, METRICS)
+        _check_choice("matched parameters", self.matched, MATCHED_PARAMETERS)
+        _check_choice("jitter function", self.jitter_function, JITTER_FUNCTIONS)
+        _check_choice("initialisation", self.init, INITIALIZATIONS)
+        _check_choice("network data", self.net_data, ("real", "synthetic"))
+        _check_choice("number of regions", self.num_regions, NUM_REGIONS_ALLOWED)
+        if self.policy not in ("uniform", "none") and not (
+            1 <= self.num_selected <= self.num_regions
+        ):
+            raise UddError(
+                f"selected regions P must be between 1 and N={self.num_regions}, "
+                f"got {self.num_selected}"
+            )
+        for name in (
+            "ipc",
+            "iterations",
+            "inner_steps",
+            "real_batch",
+            "jitters",
+            "width",
+            "depth",
+            "factor",
+            "net_batch",
+            "max_synthetic_batch",
+            "checkpoint_every",
+            "log_every",
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise UddError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("lr_img", "tau"):
+            if not getattr(self, name) > 0:
+                raise UddError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if not 0.0 <= self.alpha <= 1.0:
+            raise UddError(f"alpha must be in [0, 1], got {self.alpha!r}")
+
+    @property
+    def regions_per_image(self):
+        """Regions trained on per stored image (K), 0 for no multi-formation."""
+        if self.policy == "uniform":
+            return self.factor**2
+        if self.policy == "none":
+            return 0
+        return self.num_selected
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise UddError(f"unknown distillation settings: {', '.join(unknown)}")
+        values = dict(values)
+        if "lr_decay_at" in values:
+            values["lr_decay_at"] = tuple(values["lr_decay_at"])
+        return cls(**values)
+
+    def to_json(self):
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+
+def _check_choice(name, value, allowed):
+    if value not in allowed:
+        choices = ", ".join(str(a) for a in allowed)
+        raise UddError(f"{name} must be one of {choices}; got {value!r}")

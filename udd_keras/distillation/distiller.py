@@ -1,0 +1,488 @@
+"""Algorithm 1 as a resumable run: the `Distiller` and `distill()`.
+
+For each outer iteration the network is re-initialised; for each inner step the
+regions are re-selected, the synthetic images are updated by the matching + CFC
+loss, and the network is trained on real data (`engine.py`). The run checkpoints
+every `checkpoint_every` inner steps and at the end of every outer iteration,
+logs metrics, and exports the synthetic set with the regions selected by the
+final network.
+
+Interruption: SIGINT (Ctrl-C) and SIGTERM are caught between steps; the run saves a
+checkpoint and raises `DistillationInterrupted`. A run killed outright resumes from
+its last complete checkpoint. Because every random draw is keyed by the step
+(`engine.fold_in`), a resumed run ends with the same images as an uninterrupted
+one.
+"""
+
+import contextlib
+import dataclasses
+import math
+import signal
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from udd_keras.distillation.config import DistillConfig
+from udd_keras.distillation.engine import DistillationEngine, fold_in
+from udd_keras.distillation.initialization import initial_images
+from udd_keras.distillation.run_directory import RunDirectory
+from udd_keras.errors import NonFiniteLossError, RunDirectoryError, UddError
+
+
+class DistillationInterrupted(UddError):
+    """The run was stopped by a signal after saving a checkpoint."""
+
+
+@dataclasses.dataclass
+class DistillResult:
+    """What a distillation run produced.
+
+    Attributes:
+        images: float32 (num_classes * ipc, H, W, C), normalised, class-major.
+        labels: int32 (num_classes * ipc,).
+        boxes: int32 (num_classes * ipc, K, 4), the final regions per image.
+        config: the resolved `DistillConfig`.
+        metrics: list of dicts, the logged steps.
+        seconds: float, wall time of this call.
+        out_dir: the output directory, or None.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    boxes: np.ndarray
+    config: DistillConfig
+    metrics: list
+    seconds: float
+    out_dir: object = None
+
+
+class _StopFlag:
+    """Turns SIGINT / SIGTERM into a flag checked between steps."""
+
+    def __init__(self):
+        self.signal_name = None
+        self._previous = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            # Outside the main thread signals cannot be caught: leave them alone.
+            with contextlib.suppress(ValueError):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.signal_name = signal.Signals(signum).name
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def pixel_range(normalization, channels):
+    """Valid normalised pixel values: `((0 - mean) / std, (1 - mean) / std)`."""
+    mean = np.broadcast_to(np.asarray(normalization.mean, np.float32), (channels,))
+    std = np.broadcast_to(np.asarray(normalization.std, np.float32), (channels,))
+    return (0.0 - mean) / std, (1.0 - mean) / std
+
+
+class Distiller:
+    """Distils a dataset with UDD, IDC or DC.
+
+    Args:
+        config: a `DistillConfig` (resolved on construction).
+        dataset: an `ImageDataset`; loaded from `config.dataset` when None.
+        out_dir: output directory, or None to keep everything in memory.
+        resume: continue the run in `out_dir` from its last checkpoint.
+        force: overwrite a run already in `out_dir`.
+        logdir: TensorBoard log directory, or None.
+        strategy: a `tf.distribute.Strategy`, default the current one.
+        data_dir: where dataset files are, for `load_dataset`.
+        callbacks: objects with `on_step(step, total, record)` and/or
+            `on_start(step, total)`, e.g. a progress bar.
+
+    Example:
+    >>> config = DistillConfig("digits", ipc=1, iterations=1, inner_steps=2,
+    ...                        width=16)
+    >>> result = Distiller(config).run()
+    >>> result.images.shape
+    (10, 8, 8, 1)
+    """
+
+    def __init__(
+        self,
+        config,
+        dataset=None,
+        out_dir=None,
+        resume=False,
+        force=False,
+        logdir=None,
+        strategy=None,
+        data_dir=None,
+        callbacks=(),
+    ):
+        self.run_dir = RunDirectory(out_dir) if out_dir is not None else None
+        if self.run_dir is not None:
+            self.run_dir.prepare(resume=resume, force=force)
+        try:
+            if resume and self.run_dir is not None:
+                config = self._check_resume_config(config)
+            self.config = config.resolve()
+            if dataset is None:
+                from udd_keras.data import load_dataset
+
+                dataset = load_dataset(self.config.dataset, data_dir=data_dir)
+            self._check_dataset(dataset)
+        except BaseException:
+            if self.run_dir is not None:
+                self.run_dir.unlock()
+            raise
+        self.dataset = dataset
+        self.resume = resume
+        self.logdir = logdir
+        self.callbacks = list(callbacks)
+        images, self.labels = initial_images(
+            dataset.x_train,
+            dataset.y_train,
+            dataset.num_classes,
+            self.config.ipc,
+            init=self.config.init,
+            factor=self.config.factor,
+            seed=self.config.seed,
+        )
+        self.engine = DistillationEngine(
+            self.config,
+            dataset.x_train,
+            dataset.y_train,
+            dataset.num_classes,
+            images,
+            pixel_range=pixel_range(dataset.normalization, dataset.image_shape[-1]),
+            strategy=strategy,
+        )
+        self.step = tf.Variable(0, dtype=tf.int64, name="step")
+        self.checkpoint = tf.train.Checkpoint(
+            step=self.step,
+            images=self.engine.images,
+            image_velocity=self.engine.image_velocity,
+            image_lr=self.engine.image_lr,
+            network=self.engine.model,
+            network_velocity=self.engine.network_velocity,
+            class_centers=self.engine.class_centers,
+            centers_filled=self.engine.centers_filled,
+        )
+        self.manager = None
+        if self.run_dir is not None:
+            self.manager = tf.train.CheckpointManager(
+                self.checkpoint, str(self.run_dir.checkpoints), max_to_keep=2
+            )
+
+    # ------------------------------------------------------------ validation
+
+    def _check_resume_config(self, config):
+        saved = DistillConfig.from_dict(self.run_dir.read_config())
+        given = config.resolve().to_dict()
+        differing = [
+            key
+            for key, value in saved.to_dict().items()
+            if key not in ("iterations", "checkpoint_every", "log_every")
+            and given.get(key) != value
+        ]
+        if differing:
+            shown = ", ".join(
+                f"{key}={given[key]!r} (run has {saved.to_dict()[key]!r})"
+                for key in differing[:3]
+            )
+            raise RunDirectoryError(
+                f"--resume with settings that differ from the run in "
+                f"{self.run_dir.path}: {shown}"
+            )
+        return dataclasses.replace(saved, iterations=config.iterations)
+
+    def _check_dataset(self, dataset):
+        counts = np.bincount(dataset.y_train, minlength=dataset.num_classes)
+        if self.config.ipc > counts.min():
+            raise UddError(
+                f"ipc {self.config.ipc} is larger than the smallest class of "
+                f"{dataset.name} ({counts.min()} training images); allowed 1.."
+                f"{counts.min()}"
+            )
+        needed = self.config.ipc * (4 if self.config.init == "mosaic" else 1)
+        if needed > counts.min():
+            raise UddError(
+                f"init 'mosaic' needs {needed} real images per class; the smallest "
+                f"class has {counts.min()}"
+            )
+
+    # -------------------------------------------------------------- schedule
+
+    @property
+    def total_steps(self):
+        return self.config.iterations * self.config.inner_steps
+
+    def image_lr_at(self, iteration):
+        """Image learning rate at an outer iteration (step decay at fractions)."""
+        config = self.config
+        milestones = [round(f * config.iterations) for f in config.lr_decay_at]
+        decays = sum(iteration >= m for m in milestones if m > 0)
+        return config.lr_img * config.lr_decay_factor**decays
+
+    def _network_seed(self, iteration):
+        return self.config.seed * 100_003 + iteration
+
+    # ------------------------------------------------------------------- run
+
+    def _restore(self):
+        if self.resume and self.manager is not None and self.manager.latest_checkpoint:
+            self.checkpoint.restore(self.manager.latest_checkpoint).assert_consumed()
+            if self.run_dir is not None:
+                self.run_dir.truncate_metrics(int(self.step.numpy()))
+            return True
+        return False
+
+    def save(self):
+        """Writes a checkpoint of the current step (no-op without `out_dir`)."""
+        if self.manager is not None:
+            self.manager.save(checkpoint_number=int(self.step.numpy()))
+
+    def run(self):
+        """Runs (or continues) the distillation to the last step and exports it.
+
+        Returns:
+            A `DistillResult`.
+
+        Raises:
+            DistillationInterrupted: on SIGINT / SIGTERM, after a checkpoint.
+            NonFiniteLossError: when a loss becomes NaN or infinite; the last
+                good checkpoint is kept.
+        """
+        start = time.perf_counter()
+        try:
+            restored = self._restore()
+            if self.run_dir is not None and not restored:
+                self.run_dir.write_config(self.config.to_dict())
+            writer = tf.summary.create_file_writer(self.logdir) if self.logdir else None
+            step = int(self.step.numpy())
+            for callback in self.callbacks:
+                if hasattr(callback, "on_start"):
+                    callback.on_start(step, self.total_steps)
+            with _StopFlag() as stop:
+                step = self._loop(step, stop, writer)
+            result = self._finish(time.perf_counter() - start)
+        finally:
+            if self.run_dir is not None:
+                self.run_dir.unlock()
+        return result
+
+    def _loop(self, step, stop, writer):
+        config = self.config
+        base_key = tf.constant([config.seed, 0], tf.int32)
+        network_ready = self.resume and step % config.inner_steps != 0
+        last = time.perf_counter()
+        while step < self.total_steps:
+            iteration, inner = divmod(step, config.inner_steps)
+            if inner == 0 or not network_ready:
+                if inner == 0:
+                    self.engine.reset_network(self._network_seed(iteration))
+                network_ready = True
+                self.engine.image_lr.assign(self.image_lr_at(iteration))
+            key = fold_in(base_key, iteration, inner)
+            boxes = self.engine.select_regions(key)
+            if inner == 0 and config.cfc_weight:
+                self.engine.fill_centers(boxes)
+            losses = self.engine.update_images(key, boxes).numpy()
+            network_loss = float(self.engine.update_network(key).numpy())
+            values = [*losses.tolist(), network_loss]
+            if not all(math.isfinite(v) for v in values):
+                raise NonFiniteLossError(
+                    f"loss became {values[0]} at iteration {iteration}, inner step "
+                    f"{inner}; the last good checkpoint is kept. Try a smaller "
+                    f"--lr-img (now {config.lr_img})"
+                )
+            step += 1
+            self.step.assign(step)
+            now = time.perf_counter()
+            record = {
+                "step": step,
+                "iteration": iteration,
+                "inner_step": inner,
+                "loss": values[0],
+                "matching_loss": values[1],
+                "cfc_loss": values[2],
+                "network_loss": network_loss,
+                "image_lr": float(self.engine.image_lr.numpy()),
+                "seconds": now - last,
+            }
+            last = now
+            if step % config.log_every == 0 or step == self.total_steps:
+                self._log(record, writer)
+            for callback in self.callbacks:
+                if hasattr(callback, "on_step"):
+                    callback.on_step(step, self.total_steps, record)
+            end_of_iteration = step % config.inner_steps == 0
+            if step % config.checkpoint_every == 0 or end_of_iteration:
+                self.save()
+            if stop.signal_name:
+                self.save()
+                where = f" in {self.run_dir.path}" if self.run_dir else ""
+                resume = (
+                    f"; resume with --resume --out {self.run_dir.path}"
+                    if self.run_dir
+                    else ""
+                )
+                raise DistillationInterrupted(
+                    f"stopped by {stop.signal_name} at step {step}/"
+                    f"{self.total_steps}, checkpoint saved{where}{resume}"
+                )
+        return step
+
+    def _log(self, record, writer):
+        if self.run_dir is not None:
+            self.run_dir.append_metrics(record)
+        self._metrics_in_memory.append(record)
+        if writer is not None:
+            with writer.as_default(step=record["step"]):
+                for name in (
+                    "loss",
+                    "matching_loss",
+                    "cfc_loss",
+                    "network_loss",
+                    "image_lr",
+                ):
+                    tf.summary.scalar(f"distill/{name}", record[name])
+            writer.flush()
+
+    @property
+    def _metrics_in_memory(self):
+        if not hasattr(self, "_metrics"):
+            self._metrics = []
+        return self._metrics
+
+    def final_regions(self):
+        """Regions chosen for each image by the current network; (N, K, 4)."""
+        key = fold_in(tf.constant([self.config.seed, 1], tf.int32), self.total_steps)
+        return self.engine.select_regions(key).numpy()
+
+    def _finish(self, seconds):
+        images = self.engine.images.numpy()
+        boxes = self.final_regions()
+        metrics = (
+            self.run_dir.read_metrics()
+            if self.run_dir is not None
+            else list(self._metrics_in_memory)
+        )
+        result = DistillResult(
+            images=images,
+            labels=self.labels,
+            boxes=boxes,
+            config=self.config,
+            metrics=metrics,
+            seconds=seconds,
+            out_dir=self.run_dir.path if self.run_dir else None,
+        )
+        if self.run_dir is not None:
+            export(result, self.dataset, self.run_dir.tfrecord, self.run_dir.png)
+        return result
+
+
+def export(result, dataset, tfrecord_path, png_path=None):
+    """Writes a `DistillResult` as a synthetic-set TFRecord (and a PNG grid).
+
+    Args:
+        result: a `DistillResult`.
+        dataset: the `ImageDataset` it was distilled from.
+        tfrecord_path: where to write the TFRecord.
+        png_path: where to write the image grid, or None.
+
+    Returns:
+        The TFRecord path.
+    """
+    from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
+    from udd_keras.visualization import save_image_grid
+
+    config = result.config
+    metadata = SyntheticSetMetadata(
+        dataset=dataset.name,
+        image_shape=dataset.image_shape,
+        num_classes=dataset.num_classes,
+        class_names=list(dataset.class_names),
+        ipc=config.ipc,
+        method=config.method,
+        normalization=dataset.normalization.to_dict(),
+        include_original=bool(config.include_original) or config.policy == "none",
+        extra={"config": config.to_dict()},
+    )
+    boxes = result.boxes if result.boxes.shape[1] else None
+    path = write_synthetic_set(
+        tfrecord_path, result.images, result.labels, metadata, boxes=boxes
+    )
+    if png_path is not None:
+        save_image_grid(
+            png_path,
+            result.images,
+            result.labels,
+            list(dataset.class_names),
+            normalization=dataset.normalization,
+        )
+    return path
+
+
+def distill(
+    dataset,
+    ipc=1,
+    out_dir=None,
+    *,
+    resume=False,
+    force=False,
+    logdir=None,
+    strategy=None,
+    data_dir=None,
+    callbacks=(),
+    progress=False,
+    **settings,
+):
+    """Distils `dataset` into `ipc` synthetic images per class.
+
+    Args:
+        dataset: a source name (e.g. `"digits"`, `"fashion_mnist"`) or an
+            `ImageDataset`.
+        ipc: int, images per class.
+        out_dir: directory for the TFRecord, PNG, config, metrics and
+            checkpoints, or None to keep the result in memory.
+        resume, force, logdir, strategy, data_dir, callbacks: see `Distiller`.
+        progress: bool, show a rich progress bar.
+        **settings: any `DistillConfig` field, e.g. `method="idc"`,
+            `iterations=10`.
+
+    Returns:
+        A `DistillResult`.
+
+    Example:
+    >>> result = distill("digits", ipc=1, iterations=1, inner_steps=2, width=16)
+    >>> result.images.shape
+    (10, 8, 8, 1)
+    """
+    name = dataset if isinstance(dataset, str) else dataset.name
+    loaded = None if isinstance(dataset, str) else dataset
+    config = DistillConfig(dataset=name, ipc=ipc, **settings)
+    callbacks = list(callbacks)
+    if progress:
+        from udd_keras.progress import DistillProgress
+
+        callbacks.append(DistillProgress())
+    distiller = Distiller(
+        config,
+        dataset=loaded,
+        out_dir=out_dir,
+        resume=resume,
+        force=force,
+        logdir=logdir,
+        strategy=strategy,
+        data_dir=data_dir,
+        callbacks=callbacks,
+    )
+    try:
+        return distiller.run()
+    finally:
+        for callback in callbacks:
+            if hasattr(callback, "close"):
+                callback.close()

@@ -1,0 +1,143 @@
+"""Results of an evaluation: per-model accuracies, their summary and JSON form."""
+
+import json
+import os
+import pathlib
+import tempfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from udd_keras.evaluation.run import EvalRun
+
+
+@dataclass
+class ModelResult:
+    """All repeats of one model.
+
+    Args:
+        model: str, the model name.
+        runs: list of `EvalRun`, one per repeat (seeds `seed, seed + 1, ...`).
+        epochs: int, training epochs of every run.
+    """
+
+    model: str
+    runs: list[EvalRun]
+    epochs: int
+
+    @property
+    def accuracies(self):
+        """list of floats in [0, 1], the final test accuracy of every run."""
+        return [run.accuracy for run in self.runs]
+
+    @property
+    def accuracy_mean(self):
+        return float(np.mean(self.accuracies))
+
+    @property
+    def accuracy_std(self):
+        """Population standard deviation (`ddof=0`, as the DC/IDC code reports)."""
+        return float(np.std(self.accuracies))
+
+    @property
+    def seconds(self):
+        """Total wall-clock seconds of all runs of this model."""
+        return float(sum(run.seconds for run in self.runs))
+
+    def curve(self):
+        """Mean and std test accuracy against epoch over the runs.
+
+        Returns:
+            Tuple `(epochs, mean, std)` of 1-D numpy arrays.
+        """
+        epochs = np.array([epoch for epoch, _ in self.runs[0].curve])
+        values = np.array([[acc for _, acc in run.curve] for run in self.runs])
+        return epochs, values.mean(axis=0), values.std(axis=0)
+
+    def to_dict(self):
+        epochs, mean, std = self.curve()
+        return {
+            "model": self.model,
+            "accuracy_mean": self.accuracy_mean,
+            "accuracy_std": self.accuracy_std,
+            "accuracies": self.accuracies,
+            "epochs": self.epochs,
+            "seconds": self.seconds,
+            "seeds": [run.seed for run in self.runs],
+            "curve": {
+                "epochs": epochs.tolist(),
+                "mean": mean.tolist(),
+                "std": std.tolist(),
+            },
+        }
+
+
+@dataclass
+class EvaluationReport:
+    """The result of `evaluate` / `evaluate_full`.
+
+    Accuracies are fractions in [0, 1]; `seconds` is the total over a model's
+    repeats.
+
+    Args:
+        source: str, the synthetic-set path, or the dataset name for a
+            full-training-set evaluation.
+        dataset: str, the dataset whose real test split was used.
+        ipc: int, stored images per class, or None for the full training set.
+        results: list of `ModelResult`, one per model.
+        settings: dict of the training settings (lr, batch size, augmentation).
+    """
+
+    source: str
+    dataset: str
+    ipc: int | None
+    results: list[ModelResult] = field(default_factory=list)
+    settings: dict = field(default_factory=dict)
+
+    def to_dict(self):
+        """The JSON form: source, dataset, ipc, results (and settings)."""
+        return {
+            "source": self.source,
+            "dataset": self.dataset,
+            "ipc": self.ipc,
+            "results": [result.to_dict() for result in self.results],
+            "settings": dict(self.settings),
+        }
+
+    def write_json(self, path):
+        """Writes `to_dict()` to `path` atomically (temp file + `os.replace`).
+
+        Args:
+            path: str or path-like; parent folders are created.
+
+        Returns:
+            `pathlib.Path` of the file.
+        """
+        return write_json_atomic(path, self.to_dict())
+
+    def curve_series(self):
+        """`{model: (epochs, mean, std)}` for plotting test accuracy (in %)."""
+        series = {}
+        for result in self.results:
+            epochs, mean, std = result.curve()
+            series[result.model] = (epochs, 100 * mean, 100 * std)
+        return series
+
+
+def write_json_atomic(path, data):
+    """Writes JSON under a temporary name beside `path`, then renames it."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(handle, "w") as file:
+            json.dump(data, file, indent=2)
+            file.write("\n")
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+    return path

@@ -1,0 +1,50 @@
+"""Rich progress bars for long work, shared by the CLI and the Python API."""
+
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+
+def make_progress(transient=False):
+    """A rich `Progress` with bar, count, rate, elapsed time and ETA."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        transient=transient,
+    )
+
+
+class DistillProgress:
+    """A distillation callback showing iteration, losses, rate and ETA."""
+
+    def __init__(self, description="distill"):
+        self.description = description
+        self.progress = make_progress()
+        self.task = None
+
+    def on_start(self, step, total):
+        self.progress.start()
+        self.task = self.progress.add_task(
+            self.description, total=total, completed=step, status="", rate=""
+        )
+
+    def on_step(self, step, total, record):
+        status = (
+            f"it {record['iteration']} loss {record['matching_loss']:.3g}"
+            f" cfc {record['cfc_loss']:.3g}"
+        )
+        rate = f"{1.0 / max(record['seconds'], 1e-9):.2f} step/s"
+        self.progress.update(self.task, completed=step, status=status, rate=rate)
+
+    def close(self):
+        self.progress.stop()

@@ -1,0 +1,81 @@
+"""Differentiable formation of the synthetic training images S_train.
+
+Each selected region is cropped and resized bilinearly back to `H x W`; with
+`include_original` the whole image comes first. The crop samples the region's
+first and last pixel centres exactly (align-corners sampling), so no value outside
+the region is read. Everything is a TF op with a gradient with respect to the
+images, so the loss reaches the pixels of the stored synthetic image through every
+region.
+"""
+
+import tensorflow as tf
+
+
+def boxes_to_normalized(boxes, height, width):
+    """Pixel boxes `[top, left, bottom, right)` -> `tf.image.crop_and_resize` boxes.
+
+    Args:
+        boxes: int tensor (..., 4) of half-open pixel boxes.
+        height: int, image height.
+        width: int, image width.
+
+    Returns:
+        float32 tensor (..., 4) `[y1, x1, y2, x2]` in `[0, 1]`, the centres of the
+        first and last pixel of each box.
+    """
+    boxes = tf.cast(boxes, tf.float32)
+    scale = tf.constant([max(height - 1, 1), max(width - 1, 1)] * 2, dtype=tf.float32)
+    last = tf.constant([0.0, 0.0, 1.0, 1.0])
+    return (boxes - last) / scale
+
+
+def crop_and_resize(images, boxes):
+    """Crops `K` boxes from each image and resizes each crop to the image size.
+
+    Args:
+        images: float tensor (B, H, W, C).
+        boxes: int tensor (B, K, 4) of pixel boxes, or (K, 4) shared by all images.
+
+    Returns:
+        float32 tensor (B * K, H, W, C), image-major: the K crops of image 0 first.
+
+    Example:
+    >>> import numpy as np
+    >>> crops = crop_and_resize(np.ones((2, 8, 8, 1), "float32"), [[0, 0, 4, 4]])
+    >>> tuple(crops.shape)
+    (2, 8, 8, 1)
+    """
+    images = tf.convert_to_tensor(images, tf.float32)
+    boxes = tf.convert_to_tensor(boxes)
+    batch = tf.shape(images)[0]
+    height, width = images.shape[1], images.shape[2]
+    if boxes.shape.rank == 2:
+        boxes = tf.tile(boxes[None], [batch, 1, 1])
+    num_boxes = tf.shape(boxes)[1]
+    flat_boxes = tf.reshape(boxes_to_normalized(boxes, height, width), [-1, 4])
+    box_indices = tf.repeat(tf.range(batch), num_boxes)
+    return tf.image.crop_and_resize(
+        images, flat_boxes, box_indices, [height, width], method="bilinear"
+    )
+
+
+def form_training_images(images, boxes, include_original=True):
+    """Builds S_train: each image followed by its resized regions.
+
+    Args:
+        images: float tensor (B, H, W, C), the synthetic images.
+        boxes: int tensor (B, K, 4) or (K, 4), the selected regions.
+        include_original: bool, whether the whole image is a training image too.
+
+    Returns:
+        float32 tensor (B * (K + include_original), H, W, C), per image
+        `[original, region 1, ..., region K]`.
+    """
+    images = tf.convert_to_tensor(images, tf.float32)
+    crops = crop_and_resize(images, boxes)
+    if not include_original:
+        return crops
+    shape = tf.shape(crops)
+    per_image = tf.reshape(crops, [tf.shape(images)[0], -1, *images.shape[1:]])
+    stacked = tf.concat([images[:, None], per_image], axis=1)
+    return tf.reshape(stacked, [-1, shape[1], shape[2], shape[3]])

@@ -1,0 +1,52 @@
+"""Writing matplotlib figures to PNG files atomically, with the Agg backend."""
+
+import os
+import pathlib
+import uuid
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+DPI = 100
+
+
+def new_figure(width_inches, height_inches):
+    """A matplotlib `Figure` drawn by Agg, outside pyplot's global state.
+
+    Args:
+        width_inches: float, figure width.
+        height_inches: float, figure height.
+
+    Returns:
+        `matplotlib.figure.Figure`.
+    """
+    figure = Figure(figsize=(width_inches, height_inches), dpi=DPI)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def save_png(figure, path):
+    """Saves `figure` to `path` as a PNG, atomically.
+
+    The figure is written to a temporary file in the same folder and moved onto
+    `path` with `os.replace`, so `path` is never left half-written; the
+    temporary file is removed if saving fails. Missing folders are created.
+
+    Args:
+        figure: `matplotlib.figure.Figure`.
+        path: str or path-like, the PNG to write.
+
+    Returns:
+        `pathlib.Path` of the written file.
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(temporary, "xb") as file:
+            figure.savefig(file, format="png", dpi=DPI)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path
