@@ -45,18 +45,32 @@ def make_progress(console):
     )
 
 
+def scalar_metadata():
+    """Serialised `SummaryMetadata` that marks a summary as a TensorBoard scalar.
+
+    `tf.summary.scalar` needs the `tensorboard` package; writing the same record
+    with `tf.summary.write` and this metadata needs TensorFlow only.
+    """
+    from tensorflow.core.framework import summary_pb2
+
+    metadata = summary_pb2.SummaryMetadata()
+    metadata.plugin_data.plugin_name = "scalars"
+    metadata.data_class = summary_pb2.DATA_CLASS_SCALAR
+    return metadata.SerializeToString()
+
+
 class TensorBoardLogger:
-    """Writes train loss and test accuracy per epoch under `logdir/model/repeat`."""
+    """Writes train loss and test accuracy per epoch under `logdir/model/repeat-k`."""
 
     def __init__(self, logdir):
         self.logdir = pathlib.Path(logdir)
         self.writer = None
+        self.metadata = scalar_metadata()
 
     def start_run(self, model, repeat):
         import tensorflow as tf
 
-        if self.writer is not None:
-            self.writer.close()
+        self.close()
         self.writer = tf.summary.create_file_writer(
             str(self.logdir / model / f"repeat-{repeat}")
         )
@@ -64,15 +78,19 @@ class TensorBoardLogger:
     def log_epoch(self, epoch, logs):
         import tensorflow as tf
 
+        scalars = {"train/loss": logs["loss"], "train/learning_rate": logs["lr"]}
+        if "test_accuracy" in logs:
+            scalars["test/accuracy"] = logs["test_accuracy"]
         with self.writer.as_default(step=epoch):
-            tf.summary.scalar("train/loss", logs["loss"])
-            tf.summary.scalar("train/learning_rate", logs["lr"])
-            if "test_accuracy" in logs:
-                tf.summary.scalar("test/accuracy", logs["test_accuracy"])
+            for tag, value in scalars.items():
+                tf.summary.write(
+                    tag, tf.constant(value, tf.float32), metadata=self.metadata
+                )
 
     def close(self):
         if self.writer is not None:
             self.writer.close()
+            self.writer = None
 
 
 def results_table(report):
@@ -178,10 +196,12 @@ def evaluate(
     models = models or (DEFAULT_MODEL,)
     console = Console(stderr=True)
     logger = TensorBoardLogger(logdir) if logdir else None
+    # Started at the first run, so that input errors print no empty bar.
     progress = make_progress(console)
-    task = progress.add_task("loading", total=len(models) * repeats * epochs, rate="")
+    task = progress.add_task("", total=len(models) * repeats * epochs, rate="")
 
     def on_run_start(model, repeat, run_seed):
+        progress.start()
         progress.update(task, description=f"{model} {repeat + 1}/{repeats}")
         if logger is not None:
             logger.start_run(model, repeat)
@@ -195,24 +215,24 @@ def evaluate(
 
     run = evaluate_full if full else evaluate_set
     try:
-        with progress:
-            report = run(
-                source,
-                models=models,
-                epochs=epochs,
-                repeats=repeats,
-                lr=lr,
-                batch_size=batch_size,
-                augment=augment,
-                cutmix_probability=cutmix,
-                eval_every=eval_every,
-                width=width,
-                seed=seed,
-                data_dir=data_dir,
-                on_run_start=on_run_start,
-                on_epoch_end=on_epoch_end,
-            )
+        report = run(
+            source,
+            models=models,
+            epochs=epochs,
+            repeats=repeats,
+            lr=lr,
+            batch_size=batch_size,
+            augment=augment,
+            cutmix_probability=cutmix,
+            eval_every=eval_every,
+            width=width,
+            seed=seed,
+            data_dir=data_dir,
+            on_run_start=on_run_start,
+            on_epoch_end=on_epoch_end,
+        )
     finally:
+        progress.stop()
         if logger is not None:
             logger.close()
 

@@ -1,5 +1,6 @@
 import dataclasses
 import gzip
+import pathlib
 import socket
 import time
 
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from udd_keras.data import load_dataset, tfds_source
+from udd_keras.data import DatasetFormatError, load_dataset, tfds_source
 from udd_keras.data.idx import IDX_FILES, has_idx_files
 from udd_keras.data.sources import DEBIAN_FASHION_MNIST_DIR, SOURCES
 from udd_keras.errors import DatasetNotFoundError
@@ -148,3 +149,58 @@ def test_host_reachable_on_loopback():
     start = time.monotonic()
     assert not tfds_source.host_reachable("127.0.0.1", timeout=2.0, port=port)
     assert time.monotonic() - start < 5
+
+
+class _FakeBuilder:
+    """Stands in for a TFDS builder whose preparation rewrites its checksums."""
+
+    name = "fake"
+    _checksums_path = None
+
+    def __init__(self, fail):
+        self.fail = fail
+        self.config = None
+
+    def download_and_prepare(self, download_config=None):
+        self.config = download_config
+        pathlib.Path(type(self)._checksums_path).write_text("rewritten\n")
+        if self.fail:
+            raise RuntimeError("cannot prepare")
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_prepare_from_manual_dir_restores_checksums(tmp_path, monkeypatch, fail):
+    checksums = tmp_path / "fake.txt"
+    checksums.write_text("original\n")
+    monkeypatch.setattr(_FakeBuilder, "_checksums_path", str(checksums))
+    monkeypatch.setattr(tfds_source, "tfds_can_prepare", lambda: True)
+    builder = _FakeBuilder(fail)
+    prepared = tfds_source._prepare_from_manual_dir(builder, tmp_path)
+    assert prepared is not fail
+    assert checksums.read_text() == "original\n"
+    assert builder.config.register_checksums
+    assert str(builder.config.manual_dir) == str(tmp_path)
+
+
+def test_prepare_from_manual_dir_skips_tfds_when_it_cannot_prepare(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(tfds_source, "tfds_can_prepare", lambda: False)
+    builder = _FakeBuilder(fail=False)
+    assert tfds_source._prepare_from_manual_dir(builder, tmp_path) is False
+    assert builder.config is None
+
+
+def test_idx_labels_out_of_range_are_rejected(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(tfds_source, "tfds_can_prepare", lambda: False)
+    idx_dir = tmp_path / "idx"
+    idx_dir.mkdir()
+    arrays = _write_fake_mnist(idx_dir)
+    labels = arrays["train_labels"].copy()
+    labels[0] = 12
+    header = bytes([0, 0, 0x08, 1]) + np.asarray(labels.shape, ">u4").tobytes()
+    with gzip.open(idx_dir / IDX_FILES["train_labels"], "wb") as file:
+        file.write(header + labels.astype("uint8").tobytes())
+    with pytest.raises(DatasetFormatError, match=r"train labels span \[0, 12\]"):
+        load_dataset("mnist", data_dir=idx_dir, download=False)

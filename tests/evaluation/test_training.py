@@ -5,7 +5,7 @@ from udd_keras.evaluation.training import (
     build_classifier,
     distribute_batch,
     make_classify_fn,
-    test_accuracy,
+    top1_accuracy,
     train_classifier,
 )
 
@@ -18,7 +18,7 @@ def test_test_accuracy_counts_hits_over_batches():
     images[[1, 4, 6], 0, 0, 0] = 1.0
     labels = np.array([0, 1, 1, 0, 1, 0, 0])
     # predictions 0,1,0,0,1,0,1 -> hits at 0,1,3,4,5 = 5 of 7
-    assert test_accuracy(classify, images, labels, batch_size=3) == 5 / 7
+    assert top1_accuracy(classify, images, labels, batch_size=3) == 5 / 7
 
 
 def test_on_batch_sees_every_example_once_per_epoch(tiny_split):

@@ -21,7 +21,8 @@ def _train_one_step(model, images, labels):
     grads = tape.gradient(loss, model.trainable_weights)
     optimizer.apply(grads, model.trainable_weights)
     changed = [
-        not np.allclose(b, w.numpy()) for b, w in zip(before, model.trainable_weights)
+        not np.allclose(b, w.numpy())
+        for b, w in zip(before, model.trainable_weights, strict=True)
     ]
     return float(loss), grads, changed
 
@@ -68,14 +69,21 @@ def test_resnet18_default_width_has_standard_size():
 
 def test_resnet_ap10_downsamples_with_average_pooling():
     model = ResNetAP10((32, 32, 3), 10, width=4, seed=0)
-    strides = [layer.strides for layer in model._flatten_layers() if hasattr(layer, "strides")]
-    convs = [
-        layer
-        for layer in model._flatten_layers(include_self=False, recursive=True)
-        if isinstance(layer, keras.layers.Conv2D)
-    ]
-    assert strides and all(conv.strides == (1, 1) for conv in convs)
+    blocks = [block for stage in model.stages for block in stage]
+    assert len(blocks) == 4
+    for block in blocks:
+        assert block.conv1.strides == (1, 1) and block.conv2.strides == (1, 1)
+    downsampling = blocks[1:]
+    assert all(isinstance(b.pool, keras.layers.AveragePooling2D) for b in downsampling)
+    assert all(b.shortcut_conv.strides == (1, 1) for b in downsampling)
     assert model.norm == "instance"
+
+
+def test_resnet18_downsamples_with_strided_convs():
+    model = ResNet18((32, 32, 3), 10, width=4, seed=0)
+    first_blocks = [stage[0] for stage in model.stages]
+    assert [b.conv1.strides for b in first_blocks] == [(1, 1)] + [(2, 2)] * 3
+    assert all(b.pool is None for b in first_blocks)
 
 
 def test_resnet_ap10_at_224px():

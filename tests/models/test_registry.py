@@ -32,12 +32,14 @@ def test_options_reach_the_model():
     assert (model.width, model.depth, model.norm) == (8, 2, "batch")
 
 
-@pytest.mark.parametrize("name", ["convnet3", "resnet18", "vgg11", "alexnet"])
+@pytest.mark.parametrize(
+    "name", ["convnet3", "resnet18", "vgg11", "alexnet", "resnet_ap10"]
+)
 def test_same_seed_gives_same_weights(name):
     first = get_model(name, (32, 32, 3), 10, width=4, seed=7)
     second = get_model(name, (32, 32, 3), 10, width=4, seed=7)
     other = get_model(name, (32, 32, 3), 10, width=4, seed=8)
-    for a, b in zip(first.get_weights(), second.get_weights()):
+    for a, b in zip(first.get_weights(), second.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(first.get_weights()[0], other.get_weights()[0])
 

@@ -37,7 +37,12 @@ import threading
 
 import numpy as np
 
-from udd_keras.data.dataset import ImageDataset, make_dataset, to_unit_range
+from udd_keras.data.dataset import (
+    DatasetFormatError,
+    ImageDataset,
+    make_dataset,
+    to_unit_range,
+)
 from udd_keras.data.idx import load_idx_folder
 from udd_keras.data.sources import SourceSpec, how_to_get, manual_idx_dir, tfds_dir_for
 from udd_keras.errors import DatasetNotFoundError
@@ -103,6 +108,12 @@ def load_tfds_source(
 
 
 def _to_dataset(spec, train, test, class_names) -> ImageDataset:
+    for split, (_, labels) in (("train", train), ("test", test)):
+        if labels.min() < 0 or labels.max() >= spec.num_classes:
+            raise DatasetFormatError(
+                f"{spec.name} {split} labels span [{labels.min()}, {labels.max()}]; "
+                f"expected 0..{spec.num_classes - 1}."
+            )
     return make_dataset(
         spec.name,
         train=(to_unit_range(train[0]), train[1]),
@@ -141,13 +152,20 @@ def _read_split(builder, split: str) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(images), np.concatenate(labels).astype("int32")
 
 
+def tfds_can_prepare() -> bool:
+    """False when TFDS 4.9 would fail to prepare any dataset here.
+
+    TFDS imports `importlib_resources` to locate its checksum files; without it
+    every `download_and_prepare` fails, so the numpy reader is used directly.
+    """
+    return importlib.util.find_spec("importlib_resources") is not None
+
+
 def _prepare_from_manual_dir(builder, manual_dir: pathlib.Path) -> bool:
     """Lets TFDS prepare `builder` from IDX files; False when TFDS cannot."""
     import tensorflow_datasets as tfds
 
-    if importlib.util.find_spec("importlib_resources") is None:
-        # TFDS 4.9 imports it to locate its checksum files; without it every
-        # `download_and_prepare` fails, so skip straight to the numpy reader.
+    if not tfds_can_prepare():
         logger.info(
             "TFDS cannot prepare %s: importlib_resources is missing.", builder.name
         )

@@ -12,6 +12,13 @@ checkpoint and raises `DistillationInterrupted`. A run killed outright resumes f
 its last complete checkpoint. Because every random draw is keyed by the step
 (`engine.fold_in`), a resumed run ends with the same images as an uninterrupted
 one.
+
+Distribution: `strategy` may be any `tf.distribute` strategy (see
+`udd_keras.distribute.make_strategy` and `engine.py` for what is split across
+replicas). Under `MultiWorkerMirroredStrategy` every worker runs the same loop
+and saves the same checkpoints, but only the chief writes into `out_dir`; the
+other workers write into a temporary directory deleted at the end, restore from
+the chief's checkpoints on `resume`, and export nothing.
 """
 
 import contextlib
@@ -27,6 +34,7 @@ from udd_keras.distillation.config import DistillConfig
 from udd_keras.distillation.engine import DistillationEngine, fold_in
 from udd_keras.distillation.initialization import initial_images
 from udd_keras.distillation.run_directory import RunDirectory
+from udd_keras.distribute import is_chief, remove_worker_directory, worker_directory
 from udd_keras.errors import NonFiniteLossError, RunDirectoryError, UddError
 
 
@@ -121,9 +129,18 @@ class Distiller:
         data_dir=None,
         callbacks=(),
     ):
-        self.run_dir = RunDirectory(out_dir) if out_dir is not None else None
-        if self.run_dir is not None:
-            self.run_dir.prepare(resume=resume, force=force)
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.chief = is_chief(self.strategy)
+        # `out_dir` holds the run (the chief's outputs); `run_dir` is where this
+        # process writes: `out_dir` itself, or a worker's temporary directory.
+        self.shared_dir = RunDirectory(out_dir) if out_dir is not None else None
+        self.run_dir = None
+        if out_dir is not None:
+            self.run_dir = RunDirectory(worker_directory(out_dir, self.strategy))
+            if self.chief:
+                self.run_dir.prepare(resume=resume, force=force)
+            else:
+                self.run_dir.prepare(force=True)
         try:
             if resume and self.run_dir is not None:
                 config = self._check_resume_config(config)
@@ -134,8 +151,7 @@ class Distiller:
                 dataset = load_dataset(self.config.dataset, data_dir=data_dir)
             self._check_dataset(dataset)
         except BaseException:
-            if self.run_dir is not None:
-                self.run_dir.unlock()
+            self._release_run_dir()
             raise
         self.dataset = dataset
         self.resume = resume
@@ -157,7 +173,7 @@ class Distiller:
             dataset.num_classes,
             images,
             pixel_range=pixel_range(dataset.normalization, dataset.image_shape[-1]),
-            strategy=strategy,
+            strategy=self.strategy,
         )
         self.step = tf.Variable(0, dtype=tf.int64, name="step")
         self.checkpoint = tf.train.Checkpoint(
@@ -165,7 +181,9 @@ class Distiller:
             images=self.engine.images,
             image_velocity=self.engine.image_velocity,
             image_lr=self.engine.image_lr,
-            network=self.engine.model,
+            # The variables themselves: Keras 3 does not expose layers kept in
+            # Python lists to TF's object-graph checkpointing.
+            network_weights=list(self.engine.model.weights),
             network_velocity=self.engine.network_velocity,
             class_centers=self.engine.class_centers,
             centers_filled=self.engine.centers_filled,
@@ -179,7 +197,11 @@ class Distiller:
     # ------------------------------------------------------------ validation
 
     def _check_resume_config(self, config):
-        saved = DistillConfig.from_dict(self.run_dir.read_config())
+        if not self.shared_dir.config.exists():
+            raise RunDirectoryError(
+                f"nothing to resume in {self.shared_dir.path}: it holds no config"
+            )
+        saved = DistillConfig.from_dict(self.shared_dir.read_config())
         given = config.resolve().to_dict()
         differing = [
             key
@@ -194,7 +216,7 @@ class Distiller:
             )
             raise RunDirectoryError(
                 f"--resume with settings that differ from the run in "
-                f"{self.run_dir.path}: {shown}"
+                f"{self.shared_dir.path}: {shown}"
             )
         return dataclasses.replace(saved, iterations=config.iterations)
 
@@ -232,12 +254,23 @@ class Distiller:
     # ------------------------------------------------------------------- run
 
     def _restore(self):
-        if self.resume and self.manager is not None and self.manager.latest_checkpoint:
-            self.checkpoint.restore(self.manager.latest_checkpoint).assert_consumed()
-            if self.run_dir is not None:
-                self.run_dir.truncate_metrics(int(self.step.numpy()))
-            return True
-        return False
+        if not (self.resume and self.shared_dir is not None):
+            return False
+        # Workers restore from the chief's checkpoints: theirs are temporary.
+        latest = tf.train.latest_checkpoint(str(self.shared_dir.checkpoints))
+        if latest is None:
+            return False
+        self.checkpoint.restore(latest).assert_consumed()
+        self.run_dir.truncate_metrics(int(self.step.numpy()))
+        return True
+
+    def _release_run_dir(self):
+        """Unlocks the output directory; deletes a worker's temporary one."""
+        if self.run_dir is None:
+            return
+        self.run_dir.unlock()
+        if not self.chief:
+            remove_worker_directory(self.run_dir.path, self.shared_dir.path)
 
     def save(self):
         """Writes a checkpoint of the current step (no-op without `out_dir`)."""
@@ -260,7 +293,9 @@ class Distiller:
             restored = self._restore()
             if self.run_dir is not None and not restored:
                 self.run_dir.write_config(self.config.to_dict())
-            writer = tf.summary.create_file_writer(self.logdir) if self.logdir else None
+            writer = None
+            if self.logdir and self.chief:
+                writer = tf.summary.create_file_writer(self.logdir)
             step = int(self.step.numpy())
             for callback in self.callbacks:
                 if hasattr(callback, "on_start"):
@@ -269,8 +304,7 @@ class Distiller:
                 step = self._loop(step, stop, writer)
             result = self._finish(time.perf_counter() - start)
         finally:
-            if self.run_dir is not None:
-                self.run_dir.unlock()
+            self._release_run_dir()
         return result
 
     def _loop(self, step, stop, writer):
@@ -323,10 +357,10 @@ class Distiller:
                 self.save()
             if stop.signal_name:
                 self.save()
-                where = f" in {self.run_dir.path}" if self.run_dir else ""
+                where = f" in {self.shared_dir.path}" if self.shared_dir else ""
                 resume = (
-                    f"; resume with --resume --out {self.run_dir.path}"
-                    if self.run_dir
+                    f"; resume with --resume --out {self.shared_dir.path}"
+                    if self.shared_dir
                     else ""
                 )
                 raise DistillationInterrupted(
@@ -377,9 +411,9 @@ class Distiller:
             config=self.config,
             metrics=metrics,
             seconds=seconds,
-            out_dir=self.run_dir.path if self.run_dir else None,
+            out_dir=self.shared_dir.path if self.shared_dir else None,
         )
-        if self.run_dir is not None:
+        if self.run_dir is not None and self.chief:
             export(result, self.dataset, self.run_dir.tfrecord, self.run_dir.png)
         return result
 

@@ -27,13 +27,32 @@ its optimizer once per class; with momentum this only redistributes each
 gradient's momentum over the following steps.) The CFC centres are updated class
 by class inside the loop, exactly as a sequential implementation would.
 
-Distribution: each step runs under `self.strategy`. The class loop of
-`update_images` is the unit of work: a replica handles the classes
-`c = replica_id, replica_id + R, ...` and its image gradients are all-reduced
-(summed; each class belongs to one replica). Real batches are per class, so
-they are drawn by the replica handling that class. The network update is
-replicated with the same key on every replica, so network weights stay identical
-without communication.
+Distribution: every step runs under `self.strategy` (default strategy, one
+device, `MirroredStrategy` or `MultiWorkerMirroredStrategy`) and gives the same
+result, up to float rounding, with any number R of replicas:
+
+- Split across replicas: the classes of `update_images` (replica r handles
+  `c = r, r + R, ...`, and draws those classes' real batches), and each real
+  batch of `update_network` (replica r takes a contiguous slice of it).
+- All-reduced (summed): the image gradients (each class's rows come from one
+  replica), the per-class losses, the network gradients (each replica's loss is
+  its slice's cross-entropy sum over the global batch size, so the sum is the
+  batch mean) and, when CFC is on and R > 1, the per-class mean embeddings f_c.
+- Replicated: everything random is keyed by the step, not by the replica, so
+  every replica draws the same network batch, the same augmentation and CutMix
+  (applied to the whole batch before slicing) and computes the same region
+  boxes. The CFC centres seen by class c are those of a sequential pass (classes
+  before c already updated): with R > 1 a replica gets them from the
+  all-reduced f_c of every class, computed first with one extra forward pass of
+  its classes' synthetic images (with R = 1 the loop is sequential and this pass
+  is skipped).
+- Updated in cross-replica context: images, their momentum, the network
+  weights and momentum, the CFC centres. The SGD steps go through
+  `strategy.extended.update` with the all-reduced (identical) per-replica
+  values, so every replica's copy of a variable gets the same value and no
+  variable needs an aggregation mode. Variables are ordinary `tf.Variable`s
+  created in `strategy.scope()`, so a checkpoint saved under one strategy
+  restores under another.
 """
 
 import numpy as np
@@ -260,6 +279,24 @@ class DistillationEngine(tf.Module):
             )
         )
 
+    def _matching_params(self, key):
+        """The siamese augmentation of one class and step."""
+        return sample_params(
+            self.config.matching_augmentation, seed=fold_in(key, _AUGMENT)
+        )
+
+    def _synthetic_batch(self, synthetic, boxes, key):
+        """S_train of one class, subsampled to `max_synthetic_batch` images."""
+        config = self.config
+        train = self.training_images(synthetic, boxes)
+        count = config.ipc * self.training_images_per_image
+        if count > config.max_synthetic_batch:
+            keep = sample_without_replacement(
+                fold_in(key, _SUBSAMPLE), count, config.max_synthetic_batch
+            )
+            train = tf.gather(train, keep)
+        return train
+
     def class_loss(self, class_id, synthetic, boxes, key, centers, filled):
         """Matching + CFC loss of one class.
 
@@ -277,21 +314,13 @@ class DistillationEngine(tf.Module):
         real = self._sample_real_class(
             class_id, fold_in(key, _REAL_BATCH), config.real_batch
         )
-        params = sample_params(
-            config.matching_augmentation, seed=fold_in(key, _AUGMENT)
-        )
+        params = self._matching_params(key)
         with tf.GradientTape() as real_tape:
             real_logits = self._forward(apply(real, params), training=True)[2]
             real_loss = self._cross_entropy(real_logits, class_id)
         real_gradients = real_tape.gradient(real_loss, self.matched_variables)
 
-        train = self.training_images(synthetic, boxes)
-        count = config.ipc * self.training_images_per_image
-        if count > config.max_synthetic_batch:
-            keep = sample_without_replacement(
-                fold_in(key, _SUBSAMPLE), count, config.max_synthetic_batch
-            )
-            train = tf.gather(train, keep)
+        train = self._synthetic_batch(synthetic, boxes, key)
         with tf.GradientTape() as synthetic_tape:
             _, embedding, logits = self._forward(apply(train, params), training=True)
             synthetic_loss = self._cross_entropy(logits, class_id)
@@ -310,18 +339,75 @@ class DistillationEngine(tf.Module):
         loss = matching + config.cfc_weight * cfc
         return loss, matching, cfc, centers, filled
 
-    def _replica_image_gradients(self, key, boxes):
-        """Image gradients of this replica's classes (zeros elsewhere), all-reduced."""
-        context = tf.distribute.get_replica_context()
+    def _class_rows(self, class_id):
         ipc = self.config.ipc
+        return tf.range(class_id * ipc, (class_id + 1) * ipc)
+
+    def _replica_classes(self, context):
+        """This replica's classes: `replica_id, replica_id + R, ...`."""
+        return tf.range(
+            context.replica_id_in_sync_group,
+            self.num_classes,
+            context.num_replicas_in_sync,
+        )
+
+    def _replica_class_features(self, context, key, images, boxes):
+        """f_c of every class (CFC), all-reduced; float32 (num_classes, D).
+
+        Each replica computes the mean embedding of its classes' S_train, exactly
+        as `class_loss` will, so the centres a sequential pass would show class c
+        can be rebuilt on every replica.
+        """
+        features = tf.zeros_like(self.class_centers)
+        for class_id in self._replica_classes(context):
+            rows = self._class_rows(class_id)
+            class_key = fold_in(key, class_id)
+            train = self._synthetic_batch(
+                tf.gather(images, rows), tf.gather(boxes, rows), class_key
+            )
+            embedding = self._forward(
+                apply(train, self._matching_params(class_key)), training=True
+            )[1]
+            feature = tf.reduce_mean(embedding, axis=0, keepdims=True)
+            features = tf.tensor_scatter_nd_add(
+                features, tf.reshape(class_id, [1, 1]), feature
+            )
+        return context.all_reduce(tf.distribute.ReduceOp.SUM, features)
+
+    def _replica_image_gradients(self, key, boxes):
+        """Image gradients of this replica's classes, all-reduced over replicas.
+
+        Returns:
+            `(gradient, totals, centers, filled)`: the image gradient of every
+            class (num_images, H, W, C), the summed (loss, matching, CFC) over
+            classes (3,), and the CFC state after every class was updated; the
+            same on every replica.
+        """
+        context = tf.distribute.get_replica_context()
+        parallel_cfc = bool(self.config.cfc_weight) and (
+            context.num_replicas_in_sync > 1
+        )
         images = tf.convert_to_tensor(self.images)
         gradient = tf.zeros_like(images)
         totals = tf.zeros([3])
-        centers = tf.convert_to_tensor(self.class_centers)
-        filled = tf.convert_to_tensor(self.centers_filled)
-        first = context.replica_id_in_sync_group
-        for class_id in tf.range(first, self.num_classes, context.num_replicas_in_sync):
-            rows = tf.range(class_id * ipc, (class_id + 1) * ipc)
+        centers = before = tf.convert_to_tensor(self.class_centers)
+        filled = filled_before = tf.convert_to_tensor(self.centers_filled)
+        if parallel_cfc:
+            features = self._replica_class_features(context, key, images, boxes)
+            after, filled_after = update_class_centers(
+                before,
+                filled_before,
+                features,
+                tf.range(self.num_classes),
+                self.config.alpha,
+            )
+        for class_id in self._replica_classes(context):
+            if parallel_cfc:
+                # The centres a sequential pass shows class c: classes < c updated.
+                earlier = tf.range(self.num_classes) < class_id
+                centers = tf.where(earlier[:, None], after, before)
+                filled = tf.logical_or(earlier, filled_before)
+            rows = self._class_rows(class_id)
             synthetic = tf.gather(images, rows)
             with tf.GradientTape() as tape:
                 tape.watch(synthetic)
@@ -336,10 +422,49 @@ class DistillationEngine(tf.Module):
             class_gradient = tape.gradient(loss, synthetic)
             gradient = tf.tensor_scatter_nd_add(gradient, rows[:, None], class_gradient)
             totals += tf.stack([loss, matching, cfc])
-        sum_ = tf.distribute.ReduceOp.SUM
-        gradient = context.all_reduce(sum_, gradient)
-        totals = context.all_reduce(sum_, totals) / self.num_classes
+        if context.num_replicas_in_sync > 1:
+            gradient, totals = context.all_reduce(
+                tf.distribute.ReduceOp.SUM, [gradient, totals]
+            )
+        if parallel_cfc:
+            centers, filled = after, filled_after
         return gradient, totals, centers, filled
+
+    def _sgd_step(
+        self, variable, velocity, gradient, lr, momentum, weight_decay=0.0, clip=None
+    ):
+        """SGD with momentum and coupled L2 weight decay (PyTorch's `SGD`).
+
+        `velocity = momentum * velocity + gradient + weight_decay * variable`,
+        then `variable -= lr * velocity` (clipped to `clip` when given). Runs on
+        every replica's copy through `strategy.extended.update`, with that
+        replica's (all-reduced, hence identical) `gradient`.
+
+        Args:
+            variable, velocity: `tf.Variable`s (mirrored or not) of one shape.
+            gradient: a tensor, or per-replica tensors, of that shape.
+            lr, momentum, weight_decay: floats or scalar variables.
+            clip: `(low, high)` or None.
+        """
+
+        def update_velocity(velocity, gradient, variable):
+            if weight_decay:
+                gradient = gradient + weight_decay * variable
+            return velocity.assign(momentum * velocity + gradient)
+
+        def update_variable(variable, velocity):
+            value = variable - lr * velocity
+            if clip is not None:
+                value = tf.clip_by_value(value, *clip)
+            return variable.assign(value)
+
+        extended = self.strategy.extended
+        extended.update(velocity, update_velocity, args=(gradient, variable))
+        extended.update(variable, update_variable, args=(velocity,))
+
+    def _first(self, value):
+        """The value of the first local replica (all replicas hold the same)."""
+        return self.strategy.experimental_local_results(value)[0]
 
     @tf.function
     def update_images(self, key, boxes):
@@ -355,40 +480,21 @@ class DistillationEngine(tf.Module):
         gradient, totals, centers, filled = self.strategy.run(
             self._replica_image_gradients, args=(key, boxes)
         )
-        gradient, totals = (
-            self.strategy.experimental_local_results(t)[0] for t in (gradient, totals)
-        )
-        centers = self._merge_centers(centers)
-        filled = self._merge_filled(filled)
-        velocity = self.config.momentum_img * self.image_velocity + gradient
-        self.image_velocity.assign(velocity)
-        images = self.images - self.image_lr * velocity
+        clip = None
         if self.config.clip and self.pixel_range is not None:
-            images = tf.clip_by_value(images, *self.pixel_range)
-        self.images.assign(images)
+            clip = self.pixel_range
+        self._sgd_step(
+            self.images,
+            self.image_velocity,
+            gradient,
+            self.image_lr,
+            self.config.momentum_img,
+            clip=clip,
+        )
         if self.config.cfc_weight:
-            self.class_centers.assign(centers)
-            self.centers_filled.assign(filled)
-        return totals
-
-    def _merge_centers(self, centers):
-        """Each replica updated its own classes' centres; take those rows."""
-        results = self.strategy.experimental_local_results(centers)
-        if len(results) == 1:
-            return results[0]
-        replicas = len(results)
-        owner = tf.range(self.num_classes) % replicas
-        merged = results[0]
-        for replica, value in enumerate(results[1:], start=1):
-            merged = tf.where((owner == replica)[:, None], value, merged)
-        return merged
-
-    def _merge_filled(self, filled):
-        results = self.strategy.experimental_local_results(filled)
-        merged = results[0]
-        for value in results[1:]:
-            merged = tf.logical_or(merged, value)
-        return merged
+            self.class_centers.assign(self._first(centers))
+            self.centers_filled.assign(self._first(filled))
+        return self._first(totals) / self.num_classes
 
     # ----------------------------------------------------------------- network
 
@@ -397,7 +503,45 @@ class DistillationEngine(tf.Module):
             return tf.convert_to_tensor(self.images), tf.constant(self.labels)
         return self.x_train, self.y_train
 
-    def _replica_network_update(self, key):
+    def _replica_network_gradients(self, images, targets):
+        """Gradients of this replica's slice of a batch, all-reduced.
+
+        Args:
+            images: float32 (B, H, W, C), the whole augmented batch.
+            targets: float32 (B, num_classes), its (mixed) one-hot labels.
+
+        Returns:
+            `(gradients, loss)`: the gradients of the batch-mean cross-entropy
+            for every trainable variable, and that mean; the same on every
+            replica.
+        """
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync
+        replica = context.replica_id_in_sync_group
+        size = tf.shape(images)[0]
+        begin, end = size * replica // replicas, size * (replica + 1) // replicas
+        variables = self.model.trainable_variables
+        with tf.GradientTape() as tape:
+            logits = self.model(images[begin:end], training=True)
+            loss = tf.reduce_sum(
+                tf.keras.losses.categorical_crossentropy(
+                    targets[begin:end], logits, from_logits=True
+                )
+            ) / tf.cast(size, tf.float32)
+        gradients = tape.gradient(loss, variables)
+        if replicas > 1:
+            gradients, loss = context.all_reduce(
+                tf.distribute.ReduceOp.SUM, [gradients, loss]
+            )
+        return gradients, loss
+
+    @tf.function
+    def update_network(self, key):
+        """Trains the network for one pass over `net_images` images.
+
+        Returns:
+            float32 scalar, the mean cross-entropy of the pass.
+        """
         config = self.config
         x, y = self._network_data()
         total = min(config.net_images, int(x.shape[0]))
@@ -417,29 +561,19 @@ class DistillationEngine(tf.Module):
             images, targets = cutmix(
                 images, targets, config.net_cutmix, fold_in(batch_key, 2)
             )
-            with tf.GradientTape() as tape:
-                logits = self.model(images, training=True)
-                loss = tf.reduce_mean(
-                    tf.keras.losses.categorical_crossentropy(
-                        targets, logits, from_logits=True
-                    )
-                )
-            gradients = tape.gradient(loss, variables)
+            gradients, loss = self.strategy.run(
+                self._replica_network_gradients, args=(images, targets)
+            )
             for variable, velocity, gradient in zip(
                 variables, self.network_velocity, gradients, strict=True
             ):
-                gradient = gradient + config.net_weight_decay * variable
-                velocity.assign(config.net_momentum * velocity + gradient)
-                variable.assign_sub(config.net_lr * velocity)
-            loss_sum += loss
+                self._sgd_step(
+                    variable.value,
+                    velocity,
+                    gradient,
+                    config.net_lr,
+                    config.net_momentum,
+                    weight_decay=config.net_weight_decay,
+                )
+            loss_sum += self._first(loss)
         return loss_sum / tf.cast(batches, tf.float32)
-
-    @tf.function
-    def update_network(self, key):
-        """Trains the network for one pass over `net_images` images.
-
-        Returns:
-            float32 scalar, the mean cross-entropy of the pass.
-        """
-        loss = self.strategy.run(self._replica_network_update, args=(key,))
-        return self.strategy.experimental_local_results(loss)[0]

@@ -17,7 +17,7 @@ from udd_keras.evaluation.schedule import StepDecay
 from udd_keras.evaluation.training import (
     build_classifier,
     make_classify_fn,
-    test_accuracy,
+    top1_accuracy,
     train_classifier,
 )
 
@@ -35,7 +35,7 @@ __all__ = [
     "evaluate_full",
     "load_evaluation_set",
     "make_classify_fn",
-    "test_accuracy",
+    "top1_accuracy",
     "train_and_evaluate",
     "train_classifier",
 ]

@@ -141,17 +141,50 @@ def evaluate_arrays(
     return results
 
 
-def _settings(lr, batch_size, augment, dsa_strategy, cutmix, width, dataset):
-    return {
-        "lr": lr,
-        "batch_size": batch_size,
-        "augment": augment,
-        "dsa_strategy": (dsa_strategy or dsa_strategy_for(dataset.name, cutmix))
-        if augment
-        else None,
-        "cutmix_probability": cutmix,
-        "width": width,
-    }
+def build_report(source, dataset, ipc, method, x_train, y_train, **training):
+    """Runs `evaluate_arrays` and wraps the results with their settings.
+
+    Args:
+        source: str, what was evaluated (a path or a dataset name).
+        dataset: `ImageDataset` whose test split is used.
+        ipc: int or None.
+        method: str, how the training set was made ("udd", "random", "full"...).
+        x_train: float32 array (N, H, W, C).
+        y_train: int array (N,).
+        **training: keyword arguments of `evaluate_arrays`.
+
+    Returns:
+        `EvaluationReport`.
+    """
+    if training.get("dsa_strategy") is None:
+        training["dsa_strategy"] = dsa_strategy_for(
+            dataset.name, training.get("cutmix_probability", 0.5)
+        )
+    results = evaluate_arrays(x_train, y_train, dataset, **training)
+    settings = {"method": method, "training_images": len(x_train)}
+    for name in ("lr", "batch_size", "augment", "cutmix_probability", "width"):
+        settings[name] = training.get(name)
+    settings["dsa_strategy"] = (
+        training["dsa_strategy"] if training.get("augment", True) else None
+    )
+    return EvaluationReport(
+        source=str(source),
+        dataset=dataset.name,
+        ipc=ipc,
+        results=results,
+        settings=settings,
+    )
+
+
+def check_protocol_arguments(models, epochs, repeats, lr, batch_size, cutmix):
+    """Validates what a user passes before any data is loaded; returns the models.
+
+    Returns:
+        tuple of model names.
+    """
+    check_training_arguments(epochs, lr, batch_size, cutmix)
+    check_positive_int("repeats", repeats)
+    return check_models(models)
 
 
 def evaluate(
@@ -202,16 +235,19 @@ def evaluate(
     >>> report.results[0].accuracy_mean  # doctest: +SKIP
     0.823
     """
-    models = check_models(models)
-    check_training_arguments(epochs, lr, batch_size, cutmix_probability)
-    check_positive_int("repeats", repeats)
+    models = check_protocol_arguments(
+        models, epochs, repeats, lr, batch_size, cutmix_probability
+    )
     meta = read_synthetic_set(source).metadata
     dataset = load_dataset(meta.dataset, data_dir=data_dir)
     x_train, y_train = load_evaluation_set(source, dataset)
-    results = evaluate_arrays(
+    return build_report(
+        source,
+        dataset,
+        meta.ipc,
+        meta.method,
         x_train,
         y_train,
-        dataset,
         models=models,
         epochs=epochs,
         repeats=repeats,
@@ -226,17 +262,6 @@ def evaluate(
         strategy=strategy,
         on_run_start=on_run_start,
         on_epoch_end=on_epoch_end,
-    )
-    settings = _settings(
-        lr, batch_size, augment, dsa_strategy, cutmix_probability, width, dataset
-    )
-    settings.update(method=meta.method, training_images=len(x_train))
-    return EvaluationReport(
-        source=str(source),
-        dataset=meta.dataset,
-        ipc=meta.ipc,
-        results=results,
-        settings=settings,
     )
 
 
@@ -267,14 +292,17 @@ def evaluate_full(
     Returns:
         `EvaluationReport` with `ipc=None`.
     """
-    models = check_models(models)
-    check_training_arguments(epochs, lr, batch_size, cutmix_probability)
-    check_positive_int("repeats", repeats)
+    models = check_protocol_arguments(
+        models, epochs, repeats, lr, batch_size, cutmix_probability
+    )
     dataset = load_dataset(dataset_name, data_dir=data_dir)
-    results = evaluate_arrays(
+    return build_report(
+        dataset_name,
+        dataset,
+        None,
+        "full",
         dataset.x_train,
         dataset.y_train,
-        dataset,
         models=models,
         epochs=epochs,
         repeats=repeats,
@@ -289,15 +317,4 @@ def evaluate_full(
         strategy=strategy,
         on_run_start=on_run_start,
         on_epoch_end=on_epoch_end,
-    )
-    settings = _settings(
-        lr, batch_size, augment, dsa_strategy, cutmix_probability, width, dataset
-    )
-    settings.update(method="full", training_images=len(dataset.x_train))
-    return EvaluationReport(
-        source=str(dataset_name),
-        dataset=dataset.name,
-        ipc=None,
-        results=results,
-        settings=settings,
     )

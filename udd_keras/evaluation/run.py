@@ -12,7 +12,7 @@ from udd_keras.evaluation.training import (
     build_classifier,
     default_strategy,
     make_classify_fn,
-    test_accuracy,
+    top1_accuracy,
     train_classifier,
 )
 
@@ -149,7 +149,7 @@ def train_and_evaluate(
     def epoch_end(epoch, logs):
         losses.append(logs["loss"])
         if epoch % eval_every == 0 or epoch == epochs:
-            logs["test_accuracy"] = test_accuracy(classify, x_test, y_test)
+            logs["test_accuracy"] = top1_accuracy(classify, x_test, y_test)
             curve.append((epoch, logs["test_accuracy"]))
         if on_epoch_end is not None:
             on_epoch_end(epoch, logs)

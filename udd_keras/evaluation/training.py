@@ -157,9 +157,9 @@ def make_train_step(
         # Gradients are summed over replicas, so each adds its share of the decay.
         gradients = [
             g + (weight_decay / replicas) * tf.convert_to_tensor(v)
-            for g, v in zip(gradients, variables)
+            for g, v in zip(gradients, variables, strict=True)
         ]
-        optimizer.apply_gradients(zip(gradients, variables))
+        optimizer.apply_gradients(zip(gradients, variables, strict=True))
         correct = tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels)
         return loss, correct
 
@@ -184,7 +184,7 @@ def make_classify_fn(model):
     return classify
 
 
-def test_accuracy(classify, images, labels, batch_size=TEST_BATCH_SIZE):
+def top1_accuracy(classify, images, labels, batch_size=TEST_BATCH_SIZE):
     """Top-1 accuracy on a whole split, computed in batches.
 
     Args:

@@ -38,8 +38,8 @@ def activation_scores(forward, images, masks):
 def gradient_scores(forward, images, labels, masks):
     """Mean gradient magnitude of the loss at the response map per window; (B, N)."""
     with tf.GradientTape() as tape:
+        tape.watch(images)  # records the path response -> logits
         response, logits = forward(images)
-        tape.watch(response)
         loss = tf.reduce_sum(
             tf.keras.losses.sparse_categorical_crossentropy(
                 labels, logits, from_logits=True

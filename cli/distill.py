@@ -1,0 +1,190 @@
+"""`udd-keras distill`: distil a dataset into a few synthetic images per class."""
+
+import click
+from rich.console import Console
+
+from udd_keras.distillation.config import METHODS
+from udd_keras.losses import MATCHED_PARAMETERS, METRICS
+from udd_keras.policies import JITTER_FUNCTIONS, POLICIES
+
+# Options whose default (None) means "the method's / paper's default".
+_SETTINGS = {
+    "method": "method",
+    "policy": "policy",
+    "regions": "num_regions",
+    "select": "num_selected",
+    "factor": "factor",
+    "jitters": "jitters",
+    "jitter_fn": "jitter_function",
+    "jitter_amount": "jitter_amount",
+    "cfc_weight": "cfc_weight",
+    "tau": "tau",
+    "alpha": "alpha",
+    "metric": "metric",
+    "match": "matched",
+    "iterations": "iterations",
+    "inner_steps": "inner_steps",
+    "lr_img": "lr_img",
+    "width": "width",
+    "depth": "depth",
+    "init": "init",
+    "real_batch": "real_batch",
+    "net_images": "net_images",
+    "seed": "seed",
+    "checkpoint_every": "checkpoint_every",
+    "log_every": "log_every",
+}
+
+
+@click.command()
+@click.argument("dataset")
+@click.option(
+    "--ipc", type=int, default=1, show_default=True, help="Synthetic images per class."
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Output directory (TFRecord, PNG, config, metrics, checkpoints).",
+)
+@click.option(
+    "--method",
+    type=click.Choice(METHODS),
+    default="udd",
+    show_default=True,
+    help="udd, idc (factor-2 tiles, no CFC) or dc.",
+)
+@click.option(
+    "--policy",
+    type=click.Choice([*POLICIES, "none"]),
+    help="Region scoring policy. [default: jitter for udd]",
+)
+@click.option(
+    "--regions",
+    type=click.IntRange(4, 12),
+    help="Candidate regions N (4, 8, 12). [default: 12]",
+)
+@click.option(
+    "--select", type=click.IntRange(1), help="Regions trained on, P. [default: 8]"
+)
+@click.option(
+    "--factor",
+    type=click.IntRange(1),
+    help="Tiles per side of the uniform policy. [default: 2]",
+)
+@click.option(
+    "--jitters", type=click.IntRange(1), help="Jittered copies M. [default: 2]"
+)
+@click.option(
+    "--jitter-fn",
+    type=click.Choice(JITTER_FUNCTIONS),
+    help="Jitter function. [default: gaussian]",
+)
+@click.option(
+    "--jitter-amount",
+    type=float,
+    help="Jitter strength (normalised units). [default: 0.1]",
+)
+@click.option(
+    "--cfc-weight",
+    type=float,
+    help="CFC loss weight. [default: 1 for udd, 0 otherwise]",
+)
+@click.option("--tau", type=float, help="CFC temperature. [default: 0.7]")
+@click.option("--alpha", type=float, help="CFC moving-average weight. [default: 0.5]")
+@click.option(
+    "--metric",
+    type=click.Choice(METRICS),
+    help="Gradient distance. [default: l1 digits-like, mse otherwise]",
+)
+@click.option(
+    "--match",
+    type=click.Choice(MATCHED_PARAMETERS),
+    help="Matched parameters. [default: conv]",
+)
+@click.option(
+    "--iterations", type=click.IntRange(1), help="Outer iterations. [default: 2000]"
+)
+@click.option(
+    "--inner-steps",
+    type=click.IntRange(1),
+    help="Image updates per outer iteration. [default: 100]",
+)
+@click.option("--lr-img", type=float, help="Image learning rate. [default: 0.005]")
+@click.option("--width", type=click.IntRange(1), help="ConvNet width. [default: 128]")
+@click.option("--depth", type=click.IntRange(1), help="ConvNet depth. [default: 3]")
+@click.option(
+    "--init", type=click.Choice(["real", "mosaic", "noise"]), help="Initial images."
+)
+@click.option(
+    "--real-batch",
+    type=click.IntRange(1),
+    help="Real images per class per step. [default: 64]",
+)
+@click.option(
+    "--net-images",
+    type=click.IntRange(1),
+    help="Real images per network update. [default: 500]",
+)
+@click.option("--seed", type=int, help="Random seed. [default: 0]")
+@click.option(
+    "--checkpoint-every",
+    type=click.IntRange(1),
+    help="Inner steps between checkpoints. [default: 50]",
+)
+@click.option(
+    "--log-every",
+    type=click.IntRange(1),
+    help="Inner steps between metric lines. [default: 10]",
+)
+@click.option(
+    "--resume", is_flag=True, help="Continue the run in --out from its last checkpoint."
+)
+@click.option("--force", is_flag=True, help="Overwrite a run already in --out.")
+@click.option(
+    "--logdir", type=click.Path(file_okay=False), help="TensorBoard log directory."
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="Folder with dataset files.",
+)
+@click.option("--no-progress", is_flag=True, help="Do not show the progress bar.")
+def distill(
+    dataset, ipc, out_dir, resume, force, logdir, data_dir, no_progress, **options
+):
+    """Distil DATASET into --ipc synthetic images per class.
+
+    DATASET is a source name (see `udd-keras datasets`), an .npz file or an image
+    folder. Defaults are the paper's settings; e.g.
+
+        udd-keras distill digits --ipc 1 --iterations 2 --inner-steps 5 --out runs/d
+    """
+    from udd_keras.distillation import distill as run_distill
+
+    settings = {
+        _SETTINGS[name]: value
+        for name, value in options.items()
+        if value is not None and name in _SETTINGS
+    }
+    console = Console(stderr=True)
+    result = run_distill(
+        dataset,
+        ipc=ipc,
+        out_dir=out_dir,
+        resume=resume,
+        force=force,
+        logdir=logdir,
+        data_dir=data_dir,
+        progress=not no_progress,
+        **settings,
+    )
+    last = result.metrics[-1] if result.metrics else {}
+    console.print(
+        f"[green]done[/] {result.config.method} {dataset} ipc={ipc} in "
+        f"{result.seconds:.1f}s; final matching loss "
+        f"{last.get('matching_loss', float('nan')):.4g}"
+    )
+    for name in ("synthetic.tfrecord", "synthetic.png", "config.json", "metrics.jsonl"):
+        click.echo(f"{result.out_dir / name}")

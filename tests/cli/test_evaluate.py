@@ -1,0 +1,137 @@
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+from udd_keras.cli.main import cli, main
+from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
+
+from udd_keras.data import load_dataset
+
+FAST = ["--epochs", "1", "--repeats", "2", "--width", "4", "--eval-every", "1"]
+
+
+@pytest.fixture(scope="module")
+def digits_set(tmp_path_factory):
+    digits = load_dataset("digits")
+    indices = np.concatenate(
+        [np.flatnonzero(digits.y_train == c)[:1] for c in range(10)]
+    )
+    meta = SyntheticSetMetadata(
+        dataset="digits",
+        image_shape=digits.image_shape,
+        num_classes=10,
+        class_names=digits.class_names,
+        ipc=1,
+        method="random",
+        normalization=digits.normalization.to_dict(),
+    )
+    path = tmp_path_factory.mktemp("set") / "set.tfrecord"
+    write_synthetic_set(path, digits.x_train[indices], digits.y_train[indices], meta)
+    return path
+
+
+def test_evaluate_writes_json_png_and_prints_the_table(tmp_path, digits_set):
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        cli, ["evaluate", str(digits_set), *FAST, "--json", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["source"] == str(digits_set)
+    assert (data["dataset"], data["ipc"]) == ("digits", 1)
+    (entry,) = data["results"]
+    assert entry["model"] == "convnet3"
+    assert len(entry["accuracies"]) == 2 and entry["epochs"] == 1
+    for key in ("accuracy_mean", "accuracy_std", "seconds"):
+        assert isinstance(entry[key], float)
+    assert (tmp_path / "report.png").read_bytes()[:4] == b"\x89PNG"
+    assert "convnet3" in result.output and "±" in result.output
+
+
+def test_several_models_and_explicit_png(tmp_path, digits_set):
+    out = tmp_path / "r.json"
+    png = tmp_path / "curves.png"
+    args = ["--model", "convnet3", "--model", "convnet", "--png", str(png)]
+    result = CliRunner().invoke(
+        cli,
+        ["evaluate", str(digits_set), *FAST, "--json", str(out), *args],
+    )
+    assert result.exit_code == 0, result.output
+    models = [entry["model"] for entry in json.loads(out.read_text())["results"]]
+    assert models == ["convnet3", "convnet"]
+    assert png.exists() and not (tmp_path / "r.png").exists()
+
+
+def test_logdir_gets_tensorboard_events(tmp_path, digits_set):
+    logdir = tmp_path / "tb"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "evaluate",
+            str(digits_set),
+            *FAST,
+            "--png",
+            str(tmp_path / "c.png"),
+            "--logdir",
+            str(logdir),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    for repeat in (0, 1):
+        (events,) = (logdir / "convnet3" / f"repeat-{repeat}").glob("events.*")
+        scalars = {}
+        for event in tf.compat.v1.train.summary_iterator(str(events)):
+            for value in event.summary.value:
+                assert value.metadata.plugin_data.plugin_name == "scalars"
+                scalars[value.tag] = (event.step, float(tf.make_ndarray(value.tensor)))
+        assert set(scalars) == {"train/loss", "train/learning_rate", "test/accuracy"}
+        assert scalars["test/accuracy"][0] == 1
+        assert 0.0 <= scalars["test/accuracy"][1] <= 1.0
+
+
+def test_full_evaluates_a_dataset_by_name(tmp_path):
+    out = tmp_path / "full.json"
+    result = CliRunner().invoke(
+        cli,
+        ["evaluate", "digits", "--full", "--epochs", "1", "--repeats", "1"]
+        + ["--width", "4", "--batch-size", "256", "--json", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["ipc"] is None and data["dataset"] == "digits"
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--epochs", "0"], "epochs must be >= 1, got 0"),
+        (["--repeats", "0"], "repeats must be >= 1, got 0"),
+        (["--model", "resnet99"], "Unknown model 'resnet99'"),
+    ],
+)
+def test_bad_options_are_one_line_errors(capsys, digits_set, extra, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", str(digits_set), *extra])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("Error: ") and message in err
+    assert len(err.splitlines()) == 1
+
+
+def test_a_file_that_is_not_ours_is_a_one_line_error(capsys, tmp_path):
+    junk = tmp_path / "junk.tfrecord"
+    junk.write_bytes(b"\x00" * 64)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", str(junk), "--epochs", "1"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("Error: ") and len(err.splitlines()) == 1
+
+
+def test_missing_source_is_an_error(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", str(tmp_path / "absent.tfrecord")])
+    assert exit_info.value.code == 2
+    assert "not found" in capsys.readouterr().err

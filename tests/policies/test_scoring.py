@@ -1,0 +1,106 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from udd_keras.errors import UddError
+from udd_keras.policies import (
+    SCORED_POLICIES,
+    jitter_images,
+    ranks,
+    region_scores,
+    select_lowest,
+    window_masks,
+)
+from udd_keras.regions import candidate_boxes
+
+BOXES = candidate_boxes(16, 16, 4)  # TL, TR, BL, BR quadrants
+
+
+def dead_corner_images():
+    """Bottom-right quadrant is dead (far below ReLU's threshold)."""
+    images = np.full((2, 16, 16, 1), 0.05, "float32")
+    images[:, 4:8, 0:8] = 1.0  # a strongly responding patch in the top-left
+    images[:, 8:, 8:] = -5.0
+    return tf.constant(images)
+
+
+def forward(images):
+    """A transparent stand-in network: response = ReLU(image)."""
+    response = tf.nn.relu(images)
+    energy = tf.reduce_sum(response**2, axis=[1, 2, 3])
+    logits = tf.stack([energy, tf.zeros_like(energy)], axis=-1)
+    return response, logits
+
+
+@pytest.mark.parametrize("policy", ["activation", "gradient", "jitter", "vote"])
+def test_each_policy_ranks_the_dead_corner_lowest(policy):
+    masks = window_masks(BOXES, (16, 16), (16, 16))
+    scores = region_scores(
+        policy,
+        forward,
+        dead_corner_images(),
+        tf.constant([1, 1]),
+        masks,
+        seed=tf.constant([0, 3]),
+        jitters=4,
+    )
+    assert scores.shape == (2, 4)
+    lowest = select_lowest(scores, BOXES, 1).numpy()[:, 0]
+    np.testing.assert_array_equal(lowest, [BOXES[3], BOXES[3]])
+
+
+def test_policies_work_on_a_real_convnet_response():
+    from udd_keras.models import ConvNet
+
+    model = ConvNet((28, 28, 1), num_classes=10, width=8, seed=0)
+
+    def convnet_forward(images):
+        maps, embedding = model.features(images)
+        return maps[-1], model.classifier(embedding)
+
+    boxes = candidate_boxes(28, 28, 12)
+    masks = window_masks(boxes + 2, (32, 32), (8, 8))
+    images = tf.random.stateless_normal((3, 28, 28, 1), [0, 1])
+    for policy in SCORED_POLICIES:
+        scores = region_scores(
+            policy,
+            convnet_forward,
+            images,
+            tf.constant([0, 1, 2]),
+            masks,
+            seed=tf.constant([1, 2]),
+        )
+        assert scores.shape == (3, 12) and np.isfinite(scores.numpy()).all()
+
+
+def test_window_masks_cover_fractional_cells():
+    masks = window_masks([[0, 0, 9, 9]], (28, 28), (7, 7))
+    assert masks.shape == (1, 7, 7)
+    assert masks.sum() == pytest.approx(1.0)
+    # 9 px = 2.25 map cells: full weight on 2 cells, a quarter on the third
+    row = masks[0, 0, :3] / masks[0, 0, 0]
+    np.testing.assert_allclose(row, [1.0, 1.0, 0.25], rtol=1e-5)
+
+
+def test_ranks_and_select_lowest():
+    scores = tf.constant([[0.3, 0.1, 0.2, 0.4]])
+    assert ranks(scores).numpy().tolist() == [[2.0, 0.0, 1.0, 3.0]]
+    chosen = select_lowest(scores, BOXES, 2).numpy()[0]
+    np.testing.assert_array_equal(chosen, BOXES[[1, 2]])
+
+
+@pytest.mark.parametrize("function", ["gaussian", "uniform", "salt_and_pepper"])
+def test_jitter_functions_are_seeded_and_change_the_image(function):
+    images = tf.random.stateless_normal((2, 8, 8, 1), [0, 0])
+    a = jitter_images(images, function, 0.2, tf.constant([1, 2]))
+    b = jitter_images(images, function, 0.2, tf.constant([1, 2]))
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert np.abs(a.numpy() - images.numpy()).max() > 0
+
+
+def test_unknown_policy_and_jitter_errors():
+    masks = window_masks(BOXES, (16, 16), (16, 16))
+    with pytest.raises(UddError, match="scoring policy must be one of"):
+        region_scores("entropy", forward, dead_corner_images(), [0, 0], masks, [0, 0])
+    with pytest.raises(UddError, match="jitter function must be one of"):
+        jitter_images(tf.zeros((1, 4, 4, 1)), "blur", 0.1, tf.constant([0, 0]))
