@@ -111,7 +111,11 @@ _SETTINGS = {
     type=click.IntRange(1),
     help="Image updates per outer iteration. [default: 100]",
 )
-@click.option("--lr-img", type=float, help="Image learning rate. [default: 0.005]")
+@click.option(
+    "--lr-img",
+    type=float,
+    help="Image learning rate, [0, 1]-pixel units. [default: 1e-4 digit-like sets, 5e-3 otherwise]",
+)
 @click.option("--width", type=click.IntRange(1), help="ConvNet width. [default: 128]")
 @click.option("--depth", type=click.IntRange(1), help="ConvNet depth. [default: 3]")
 @click.option(

@@ -30,6 +30,29 @@ COMMAND_HELP = {
 }
 
 
+def quiet_tensorflow_import():
+    """Imports TensorFlow with its C++ start-up chatter sent to /dev/null.
+
+    TensorFlow prints several lines (CUDA probing, oneDNN notes) on stderr when it
+    starts, before any Python logging can be configured. Set `UDD_KERAS_VERBOSE=1`
+    to see them.
+    """
+    if os.environ.get("UDD_KERAS_VERBOSE") or "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import absl.logging
+            import tensorflow  # noqa: F401
+
+            absl.logging.set_verbosity(absl.logging.ERROR)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class LazyGroup(click.Group):
     """A click group whose sub-commands are imported on first use."""
 
@@ -40,6 +63,8 @@ class LazyGroup(click.Group):
         if name not in COMMANDS:
             return None
         module_name, attribute = COMMANDS[name].split(":")
+        if not any(arg in ("-h", "--help") for arg in sys.argv[2:]):
+            quiet_tensorflow_import()
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as error:

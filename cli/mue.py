@@ -41,14 +41,17 @@ def mue_table(results):
 
 
 def network_line(result):
-    """One line saying which network gave a set's activation maps."""
+    """One line saying which network and layer gave a set's activation maps."""
     network = result.network
+    shape = "x".join(str(v) for v in result.activation_maps.shape[1:])
     if network["source"] == "weights":
-        return f"{result.name}: saved model {network['path']} ({network['class']}), "
-    return (
-        f"{result.name}: {network['model']} width {network['width']} trained on "
-        f"the set itself, {network['epochs']} epochs, seed {network['seed']}, "
-    )
+        which = f"saved model {network['path']} ({network['class']})"
+    else:
+        which = (
+            f"{network['model']} width {network['width']} trained on the set "
+            f"itself, {network['epochs']} epochs, seed {network['seed']}"
+        )
+    return f"Network {result.name}: {which}, layer {network['layer']} ({shape} maps)"
 
 
 def report_dict(results, settings):
@@ -212,8 +215,7 @@ def mue(
         )
     Console().print(mue_table(results))
     for result in results:
-        shape = "x".join(str(v) for v in result.activation_maps.shape[1:])
-        click.echo(f"Network {network_line(result)}layer {layer} ({shape} maps)")
+        click.echo(network_line(result))
     if json_path:
         settings = {
             "model_weights": model_weights,

@@ -4,9 +4,9 @@ import json
 
 import numpy as np
 import pytest
+from udd_keras.cli.main import main
 from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
 
-from udd_keras.cli.main import main
 from udd_keras.data import load_dataset
 from udd_keras.models import get_model
 

@@ -12,7 +12,8 @@ def test_method_defaults_follow_the_paper_and_idc():
         8,
         2,
     )
-    assert (udd.tau, udd.alpha, udd.cfc_weight, udd.lr_img) == (0.7, 0.5, 1.0, 0.005)
+    assert (udd.tau, udd.alpha, udd.cfc_weight, udd.lr_img) == (0.7, 0.5, 1.0, 1e-4)
+    assert DistillConfig("cifar10").resolve().lr_img == 0.005
     assert (udd.metric, udd.net_images, udd.iterations, udd.inner_steps) == (
         "l1",
         500,

@@ -31,7 +31,9 @@ def test_candidate_boxes_32px_corners_touch_edges():
     assert (boxes >= 0).all() and (boxes[:, 2:] <= 32).all()
     # each window size covers all four corners of the image
     for group in boxes.reshape(3, 4, 4):
-        assert {(t, l) for t, l, _, _ in group} | {(b, r) for _, _, b, r in group} >= {
+        assert {(top, left) for top, left, _, _ in group} | {
+            (b, r) for _, _, b, r in group
+        } >= {
             (0, 0),
             (32, 32),
         }

@@ -174,6 +174,7 @@ def _prepare_from_manual_dir(builder, manual_dir: pathlib.Path) -> bool:
     config = tfds.download.DownloadConfig(
         manual_dir=str(manual_dir), register_checksums=True
     )
+    tfds.disable_progress_bar()  # one-off preparation; keep the terminal clean
     try:
         builder.download_and_prepare(download_config=config)
     except Exception as error:  # noqa: BLE001 - any failure falls back to numpy.

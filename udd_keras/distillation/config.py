@@ -14,9 +14,13 @@ are the paper's (appendix A) and IDC's (which UDD inherits):
 | network trained on | real data | real data | synthetic set |
 | image init | real | mosaic | real |
 
-The matching metric is `l1` for grayscale digit-like sets (mnist, fashion_mnist,
-digits) and `mse` otherwise, as IDC does; the network is trained on 500 real
-images after each inner step (2000 for CIFAR), as IDC does.
+As in IDC's published settings: the matching metric is `l1` with an image
+learning rate of 1e-4 for grayscale digit-like sets (mnist, fashion_mnist,
+digits) and `mse` with 5e-3 (the paper's 0.005) otherwise; the network is trained
+on 500 real images after each inner step (2000 for CIFAR) with DSA `color_crop`
+per image and CutMix (p = 0.5). The image learning rate is in [0, 1]-pixel units,
+as IDC's images are; the distiller converts it for the normalised images it
+stores.
 """
 
 import dataclasses
@@ -86,7 +90,8 @@ class DistillConfig:
         real_batch: int, real images per class per matching step.
         max_synthetic_batch: int, at most this many synthetic training images per
             class per step (a random subsample beyond).
-        lr_img: float, image learning rate.
+        lr_img: float, image learning rate for [0, 1] pixels (None: 1e-4 for
+            digit-like sets with `l1`, 5e-3 otherwise).
         momentum_img: float, image SGD momentum.
         lr_decay_at: fractions of `iterations` at which the image lr is multiplied
             by `lr_decay_factor` (paper: 1200, 1600, 1800 of 2000).
@@ -97,8 +102,9 @@ class DistillConfig:
         net_lr, net_momentum, net_weight_decay: network SGD settings.
         net_cutmix: float, CutMix probability in network updates.
         matching_augmentation: DSA strategy of the siamese augmentation.
-        net_augmentation: DSA strategy of the network updates (None: with flip
-            except on digit-like sets).
+        net_augmentation: DSA strategy of the network updates (None:
+            `color_crop`, IDC's matching strategy without cutout, as CutMix
+            is used).
         width, depth: ConvNet size.
         init: `"real"` (random real images), `"mosaic"` (IDC: factor**2 real
             images downsampled into the tiles) or `"noise"`.
@@ -134,7 +140,7 @@ class DistillConfig:
     inner_steps: int = 100
     real_batch: int = 64
     max_synthetic_batch: int = 128
-    lr_img: float = 0.005
+    lr_img: float | None = None
     momentum_img: float = 0.5
     lr_decay_at: tuple = (0.6, 0.8, 0.9)
     lr_decay_factor: float = 0.5
@@ -167,11 +173,8 @@ class DistillConfig:
         digit_like = name in GRAYSCALE_DIGIT_SETS
         filled["metric"] = "l1" if digit_like else "mse"
         filled["net_images"] = 2000 if name.startswith("cifar") else 500
-        filled["net_augmentation"] = (
-            "color_crop_cutout_scale_rotate"
-            if digit_like
-            else "color_crop_cutout_flip_scale_rotate"
-        )
+        filled["lr_img"] = 1e-4 if digit_like else 5e-3
+        filled["net_augmentation"] = "color_crop"
         values = dataclasses.asdict(self)
         for key, default in filled.items():
             if values[key] is None:

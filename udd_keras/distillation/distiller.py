@@ -175,6 +175,14 @@ class Distiller:
             pixel_range=pixel_range(dataset.normalization, dataset.image_shape[-1]),
             strategy=self.strategy,
         )
+        # lr_img is a rate for [0, 1] pixels (as IDC's); the images are stored
+        # normalised, x = (p - mean) / std, so the same update in pixel space
+        # is a step of lr / std**2 per channel in normalised space.
+        std = np.broadcast_to(
+            np.asarray(dataset.normalization.std, np.float32),
+            (dataset.image_shape[-1],),
+        )
+        self.lr_scale = (1.0 / std**2).astype(np.float32)
         self.step = tf.Variable(0, dtype=tf.int64, name="step")
         self.checkpoint = tf.train.Checkpoint(
             step=self.step,
@@ -318,7 +326,7 @@ class Distiller:
                 if inner == 0:
                     self.engine.reset_network(self._network_seed(iteration))
                 network_ready = True
-                self.engine.image_lr.assign(self.image_lr_at(iteration))
+                self.engine.image_lr.assign(self.image_lr_at(iteration) * self.lr_scale)
             key = fold_in(base_key, iteration, inner)
             boxes = self.engine.select_regions(key)
             if inner == 0 and config.cfc_weight:
@@ -343,7 +351,7 @@ class Distiller:
                 "matching_loss": values[1],
                 "cfc_loss": values[2],
                 "network_loss": network_loss,
-                "image_lr": float(self.engine.image_lr.numpy()),
+                "image_lr": self.image_lr_at(iteration),
                 "seconds": now - last,
             }
             last = now

@@ -140,8 +140,9 @@ class DistillationEngine(tf.Module):
             self.image_velocity = tf.Variable(
                 tf.zeros_like(initial_images), name="image_velocity"
             )
+            # Per channel: the distiller scales the pixel-space rate by 1 / std**2.
             self.image_lr = tf.Variable(
-                config.lr_img, dtype=tf.float32, name="image_lr"
+                tf.fill([self.image_shape[-1]], float(config.lr_img)), name="image_lr"
             )
             self.network_velocity = [
                 tf.Variable(tf.zeros_like(v), name="network_velocity")

@@ -20,7 +20,7 @@ from udd_keras.evaluation.run import (
     train_and_evaluate,
 )
 from udd_keras.models import MODEL_NAMES
-from udd_keras.tfrecords import decode_regions, read_synthetic_set
+from udd_keras.tfrecords import decode_regions, read_metadata, read_synthetic_set
 
 
 def check_models(models):
@@ -238,7 +238,7 @@ def evaluate(
     models = check_protocol_arguments(
         models, epochs, repeats, lr, batch_size, cutmix_probability
     )
-    meta = read_synthetic_set(source).metadata
+    meta = read_metadata(source)
     dataset = load_dataset(meta.dataset, data_dir=data_dir)
     x_train, y_train = load_evaluation_set(source, dataset)
     return build_report(

@@ -90,7 +90,9 @@ def train_and_evaluate(
     momentum 0.9, coupled weight decay 5e-4, lr x0.2 at 2/3 and 5/6 of
     training, batches of `min(batch_size, N)`, per-sample DSA then CutMix. Every
     random choice derives from `seed` (weights, batch order, augmentation), so
-    two calls with the same arguments return the same accuracy.
+    two calls with the same arguments return the same accuracy. The global
+    Python/NumPy/TensorFlow seeds are set with `keras.utils.set_random_seed(seed)`
+    too, for any model code that draws from them.
 
     Args:
         x_train: float32 array (N, H, W, C), normalised training images.

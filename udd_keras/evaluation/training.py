@@ -119,11 +119,13 @@ def make_train_step(
         strategy: a `tf.distribute.Strategy` or None for the current one.
 
     Returns:
-        A `tf.function` `step(images, labels, seed) -> (loss, correct)`:
-        images (B, H, W, C) float32 (or per-replica values), labels (B,) int32,
-        seed (2,) int64 stateless seed; loss is the scalar mean cross-entropy of
-        the batch, correct (B,) bool whether each image's logits (after
-        augmentation) pick its own label, in batch order.
+        A `tf.function` `step(images, labels, seed, global_batch_size) ->
+        (loss, correct)`: images (B, H, W, C) float32 and labels (B,) int32
+        (per-replica values under a multi-replica strategy, see
+        `distribute_batch`), seed (2,) int64 stateless seed, global_batch_size
+        the int B; loss is the scalar mean cross-entropy of the batch, correct
+        (B,) bool whether each image's logits (after augmentation) pick its
+        own label, in batch order.
     """
     strategy = default_strategy(strategy)
     replicas = strategy.num_replicas_in_sync

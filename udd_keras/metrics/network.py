@@ -198,18 +198,21 @@ def check_input_shape(model, image_shape, num_classes=None):
             expected = tuple(model.input_shape[1:])
         except (AttributeError, ValueError):
             expected = None
-    if expected is not None and all(v is not None for v in expected):
-        if tuple(int(v) for v in expected) != image_shape:
-            raise UddError(
-                f"the network takes images of shape {tuple(expected)}, "
-                f"the sets hold images of shape {image_shape}"
-            )
+    known = expected is not None and all(v is not None for v in expected)
+    if known and tuple(int(v) for v in expected) != image_shape:
+        raise UddError(
+            f"the network takes images of shape {tuple(expected)}, "
+            f"the sets hold images of shape {image_shape}"
+        )
     model_classes = getattr(model, "num_classes", None)
-    if num_classes is not None and model_classes is not None:
-        if int(model_classes) != int(num_classes):
-            raise UddError(
-                f"the network has {model_classes} classes, the sets have {num_classes}"
-            )
+    if (
+        num_classes is not None
+        and model_classes is not None
+        and int(model_classes) != int(num_classes)
+    ):
+        raise UddError(
+            f"the network has {model_classes} classes, the sets have {num_classes}"
+        )
 
 
 def layer_function(model, layer=-1):

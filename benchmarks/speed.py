@@ -1,0 +1,437 @@
+"""Benchmark: time of the distillation steps and their FLOP efficiency.
+
+Times, on FashionMNIST (28 px, ConvNet-3 width 128, IPC 1, the `udd` method):
+
+- the matching step of one class: the real batch's gradient, the synthetic
+  training images' gradient (second order) and the gradient of the matching +
+  CFC loss with respect to the class's stored image;
+- one inner step of Algorithm 1: region selection, the image update of all
+  classes (`update_images`) and the network update (`update_network`);
+- the region search of each scoring policy, per synthetic image (the paper's
+  Table 2 time column).
+
+Each time is the median of `--repeats` calls after `--warmup` calls (the first
+call traces and compiles; its time is reported too). The matching step's FLOPs
+are counted exactly from its traced graph (every convolution, convolution
+backprop and matrix product, 2 FLOPs per multiply-add; element-wise work is
+not counted), and compared with the machine's peak, estimated as the best
+throughput of a large float32 matrix product (`--peak-size`).
+
+Writes `benchmarks/results/speed-<tag>.json` and `.md`.
+
+Usage:
+    python benchmarks/speed.py --tag before
+    python benchmarks/speed.py --tag after
+"""
+
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+RESULTS = pathlib.Path(__file__).parent / "results"
+POLICIES = ("jitter", "activation", "gradient", "vote", "random", "uniform")
+# Measured by the issue's author on this 2-core CPU (PyTorch is not installed
+# here): the reference implementation's matching step, and a plain TensorFlow
+# port of it, same settings.
+REFERENCE_MATCHING_MS = {"pytorch_reference": 330.0, "plain_tensorflow": 210.0}
+_CONV_OPS = ("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter")
+_MATMUL_OPS = ("MatMul", "BatchMatMulV2", "BatchMatMulV3")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tag", default="after", help="Results file suffix.")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--policies", nargs="+", default=list(POLICIES))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--peak-size", type=int, default=2048)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
+    return parser.parse_args(argv)
+
+
+def cpu_model():
+    """The CPU's model name from /proc/cpuinfo, else `platform.processor()`."""
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def environment():
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    import udd_keras
+
+    return {
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_model": cpu_model(),
+            "cpu_count": os.cpu_count(),
+            "gpus": len(tf.config.list_physical_devices("GPU")),
+            "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+            "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
+        },
+        "versions": {
+            "python": sys.version.split()[0],
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "numpy": np.__version__,
+            "udd_keras": udd_keras.__version__,
+        },
+    }
+
+
+def measure(function, repeats, warmup):
+    """Times `function()` (its result is fetched to host); seconds.
+
+    Returns:
+        dict with `first` (the first call, tracing included), `median`, `min`
+        and `runs` (every timed call).
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    def timed():
+        start = time.perf_counter()
+        tf.nest.map_structure(np.asarray, function())
+        return time.perf_counter() - start
+
+    first = timed()
+    for _ in range(max(0, warmup - 1)):
+        timed()
+    runs = [timed() for _ in range(repeats)]
+    return {
+        "first": first,
+        "median": statistics.median(runs),
+        "min": min(runs),
+        "runs": runs,
+    }
+
+
+def graph_flops(graph):
+    """FLOPs of the convolutions and matrix products of a traced graph.
+
+    Descends into functions called from the graph (while loops, conditionals,
+    nested `tf.function`s). Convolutions (forward and both backprops) count
+    `2 * N * H_out * W_out * prod(kernel shape)`; matrix products
+    `2 * M * N * K` (times the batch).
+
+    Returns:
+        dict: FLOPs per op type, and `"total"`.
+    """
+    import numpy as np
+
+    counts = {}
+
+    def add(kind, value):
+        counts[kind] = counts.get(kind, 0) + int(value)
+
+    def visit(graph):
+        for op in graph.get_operations():
+            if op.type in _CONV_OPS:
+                # The (N, H_out, W_out) of the forward conv: the output of
+                # Conv2D, the `out_backprop` input of both backprops.
+                if op.type == "Conv2D":
+                    spatial = op.outputs[0].shape
+                    kernel = op.inputs[1].shape
+                else:
+                    spatial = op.inputs[2].shape
+                    if op.type == "Conv2DBackpropInput":
+                        kernel = op.inputs[1].shape
+                    else:
+                        kernel = op.outputs[0].shape
+                add(op.type, 2 * np.prod(spatial[:3]) * np.prod(kernel))
+            elif op.type in _MATMUL_OPS:
+                a = op.inputs[0].shape
+                adjoint = "transpose_a" if op.type == "MatMul" else "adj_x"
+                inner = a[-2] if op.get_attr(adjoint) else a[-1]
+                add(op.type, 2 * np.prod(op.outputs[0].shape) * inner)
+            for name in _called_functions(op):
+                function = graph._get_function(name)
+                if function is not None and hasattr(function, "graph"):
+                    visit(function.graph)
+
+    visit(graph)
+    counts["total"] = sum(counts.values())
+    return counts
+
+
+def _called_functions(op):
+    names = []
+    for attr in ("f", "body", "cond", "then_branch", "else_branch"):
+        try:
+            value = op.get_attr(attr)
+        except ValueError:
+            continue
+        name = getattr(value, "name", None)
+        if name:
+            names.append(name)
+    return names
+
+
+def peak_gflops(size, repeats=5):
+    """Best float32 matrix-product throughput, GFLOP/s (the peak estimate)."""
+    import tensorflow as tf
+
+    a = tf.random.stateless_normal([size, size], [1, 2])
+    b = tf.random.stateless_normal([size, size], [3, 4])
+    product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
+    product()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        product().numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9
+
+
+def build_distiller(dataset, policy, seed):
+    from udd_keras.distillation import DistillConfig, Distiller
+
+    config = DistillConfig("fashion_mnist", ipc=1, method="udd", seed=seed)
+    if policy is not None:
+        config.policy = policy
+    return Distiller(config, dataset=dataset)
+
+
+def matching_step_function(engine):
+    """A `tf.function` (key, boxes) -> d loss / d image of class 0's matching step."""
+    import tensorflow as tf
+
+    from udd_keras.distillation.engine import fold_in
+
+    ipc = engine.config.ipc
+
+    @tf.function
+    def matching_step(key, boxes):
+        class_id = tf.constant(0)
+        synthetic = tf.convert_to_tensor(engine.images)[:ipc]
+        with tf.GradientTape() as tape:
+            tape.watch(synthetic)
+            loss = engine.class_loss(
+                class_id,
+                synthetic,
+                boxes[:ipc],
+                fold_in(key, class_id),
+                tf.convert_to_tensor(engine.class_centers),
+                tf.convert_to_tensor(engine.centers_filled),
+            )[0]
+        return tape.gradient(loss, synthetic)
+
+    return matching_step
+
+
+def time_steps(dataset, args):
+    """Times the matching step, the inner step and its parts (jitter policy)."""
+    import tensorflow as tf
+
+    from udd_keras.distillation.engine import fold_in
+
+    distiller = build_distiller(dataset, None, args.seed)
+    engine = distiller.engine
+    engine.reset_network(args.seed)
+    key = tf.constant([args.seed, 0], tf.int32)
+    boxes = engine.select_regions(key)
+    engine.fill_centers(boxes)
+    matching_step = matching_step_function(engine)
+    counter = iter(range(10**6))
+
+    def next_key():
+        return fold_in(key, next(counter))
+
+    def inner_step():
+        step_key = next_key()
+        step_boxes = engine.select_regions(step_key)
+        losses = engine.update_images(step_key, step_boxes)
+        return losses, engine.update_network(step_key)
+
+    timings = {
+        "matching_step": measure(
+            lambda: matching_step(next_key(), boxes), args.repeats, args.warmup
+        ),
+        "select_regions": measure(
+            lambda: engine.select_regions(next_key()), args.repeats, args.warmup
+        ),
+        "update_images": measure(
+            lambda: engine.update_images(next_key(), boxes), args.repeats, args.warmup
+        ),
+        "update_network": measure(
+            lambda: engine.update_network(next_key()), args.repeats, args.warmup
+        ),
+        "inner_step": measure(inner_step, args.repeats, args.warmup),
+    }
+    concrete = matching_step.get_concrete_function(key, boxes)
+    flops = graph_flops(concrete.graph)
+    config = engine.config
+    settings = {
+        "dataset": "fashion_mnist",
+        "image_shape": list(engine.image_shape),
+        "method": config.method,
+        "ipc": config.ipc,
+        "width": config.width,
+        "depth": config.depth,
+        "real_batch": config.real_batch,
+        "synthetic_training_images_per_class": engine.training_images_per_image,
+        "num_classes": engine.num_classes,
+        "net_images": config.net_images,
+        "net_batch": config.net_batch,
+        "policy": config.policy,
+        "num_regions": config.num_regions,
+        "num_selected": config.num_selected,
+        "jitters": config.jitters,
+        "metric": config.metric,
+        "cfc_weight": config.cfc_weight,
+        "matching_augmentation": config.matching_augmentation,
+        "net_augmentation": config.net_augmentation,
+    }
+    return timings, flops, settings
+
+
+def time_policies(dataset, args):
+    """Region search time per synthetic image for each policy; seconds."""
+    import tensorflow as tf
+
+    from udd_keras.distillation.engine import fold_in
+
+    rows = {}
+    for policy in args.policies:
+        distiller = build_distiller(dataset, policy, args.seed)
+        engine = distiller.engine
+        engine.reset_network(args.seed)
+        key = tf.constant([args.seed, 0], tf.int32)
+        counter = iter(range(10**6))
+        timing = measure(
+            lambda engine=engine, counter=counter: engine.select_regions(
+                fold_in(key, next(counter))
+            ),
+            args.repeats,
+            args.warmup,
+        )
+        images = len(engine.labels)
+        rows[policy] = {
+            "images": images,
+            "seconds_per_image": timing["median"] / images,
+            **timing,
+        }
+        del distiller, engine
+    return rows
+
+
+def markdown(summary):
+    timings = summary["timings"]
+    flops = summary["matching_flops"]
+    settings = summary["settings"]
+    peak = summary["peak_gflops"]
+    limit = summary["matching_flop_limit_s"]
+
+    def ms(seconds):
+        return f"{1000 * seconds:.1f}"
+
+    matching = timings["matching_step"]["median"]
+    lines = [
+        f"# Speed of the distillation steps ({summary['tag']})",
+        "",
+        f"Run {summary['finished']}; `python benchmarks/speed.py --tag "
+        f"{summary['tag']} --repeats {summary['repeats']} --warmup "
+        f"{summary['warmup']}`. Median of {summary['repeats']} calls after "
+        f"{summary['warmup']} warm-up calls; `first` is the first call (tracing "
+        "and compilation included).",
+        "",
+        "| step | median (ms) | min (ms) | first call (ms) |",
+        "|---|---|---|---|",
+    ]
+    for name in ("matching_step", "select_regions", "update_images"):
+        lines.append(_timing_row(name, timings[name], ms))
+    for name in ("update_network", "inner_step"):
+        lines.append(_timing_row(name, timings[name], ms))
+    lines += [
+        "",
+        f"Matching step (one class): {flops['total'] / 1e9:.2f} GFLOP counted in "
+        f"its graph ({', '.join(f'{k} {v / 1e9:.2f}' for k, v in flops.items() if k != 'total')}"
+        f" GFLOP); peak estimate {peak:.0f} GFLOP/s (best {summary['peak_size']}^2 "
+        f"float32 matmul), so the FLOP limit is {ms(limit)} ms. Achieved "
+        f"{flops['total'] / matching / 1e9:.1f} GFLOP/s = "
+        f"{matching / limit:.2f}x the limit.",
+        f"Reference times of the same matching step on this CPU (issue, not "
+        f"measured here): PyTorch reference "
+        f"{REFERENCE_MATCHING_MS['pytorch_reference']:.0f} ms, plain TensorFlow "
+        f"{REFERENCE_MATCHING_MS['plain_tensorflow']:.0f} ms.",
+        "",
+        "## Region search per synthetic image (paper Table 2, time column)",
+        "",
+        "| policy | ms / image | select_regions median (ms) | images |",
+        "|---|---|---|---|",
+    ]
+    for policy, row in summary["policies"].items():
+        lines.append(
+            f"| {policy} | {ms(row['seconds_per_image'])} | {ms(row['median'])} | "
+            f"{row['images']} |"
+        )
+    machine, versions = summary["machine"], summary["versions"]
+    lines += [
+        "",
+        "Settings: "
+        + ", ".join(f"{key} {value}" for key, value in settings.items())
+        + f"; seed {summary['seed']}.",
+        f"Machine: {machine['platform']}, {machine['cpu_model']}, "
+        f"{machine['cpu_count']} CPUs, {machine['gpus']} GPUs.",
+        "Versions: "
+        + ", ".join(f"{name} {version}" for name, version in versions.items())
+        + ".",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _timing_row(name, timing, ms):
+    return (
+        f"| {name} | {ms(timing['median'])} | {ms(timing['min'])} | "
+        f"{ms(timing['first'])} |"
+    )
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from udd_keras.data import load_dataset
+
+    dataset = load_dataset("fashion_mnist", data_dir=args.data_dir, seed=args.seed)
+    summary = {"tag": args.tag, **environment()}
+    summary["peak_size"] = args.peak_size
+    summary["peak_gflops"] = peak_gflops(args.peak_size)
+    timings, flops, settings = time_steps(dataset, args)
+    summary.update(
+        timings=timings,
+        matching_flops=flops,
+        matching_flop_limit_s=flops["total"] / (summary["peak_gflops"] * 1e9),
+        settings=settings,
+        seed=args.seed,
+        repeats=args.repeats,
+        warmup=args.warmup,
+    )
+    summary["policies"] = time_policies(dataset, args)
+    summary["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.out / f"speed-{args.tag}"
+    stem.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(markdown(summary))
+    print(markdown(summary))
+
+
+if __name__ == "__main__":
+    main()
