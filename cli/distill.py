@@ -4,6 +4,7 @@ import click
 from rich.console import Console
 
 from udd_keras.distillation.config import METHODS
+from udd_keras.distribute import STRATEGIES
 from udd_keras.losses import MATCHED_PARAMETERS, METRICS
 from udd_keras.policies import JITTER_FUNCTIONS, POLICIES
 
@@ -154,9 +155,27 @@ _SETTINGS = {
     type=click.Path(exists=True, file_okay=False),
     help="Folder with dataset files.",
 )
+@click.option(
+    "--strategy",
+    "strategy_name",
+    type=click.Choice(STRATEGIES),
+    default="auto",
+    show_default=True,
+    help="tf.distribute strategy; auto: mirrored with several GPUs, else one "
+    "device. multi-worker reads TF_CONFIG.",
+)
 @click.option("--no-progress", is_flag=True, help="Do not show the progress bar.")
 def distill(
-    dataset, ipc, out_dir, resume, force, logdir, data_dir, no_progress, **options
+    dataset,
+    ipc,
+    out_dir,
+    resume,
+    force,
+    logdir,
+    data_dir,
+    strategy_name,
+    no_progress,
+    **options,
 ):
     """Distil DATASET into --ipc synthetic images per class.
 
@@ -165,6 +184,11 @@ def distill(
 
         udd-keras distill digits --ipc 1 --iterations 2 --inner-steps 5 --out runs/d
     """
+    from udd_keras.distribute import make_strategy
+
+    # First: multi-worker collectives must be set up before TensorFlow starts.
+    strategy = make_strategy(strategy_name)
+
     from udd_keras.distillation import distill as run_distill
 
     settings = {
@@ -181,6 +205,7 @@ def distill(
         force=force,
         logdir=logdir,
         data_dir=data_dir,
+        strategy=strategy,
         progress=not no_progress,
         **settings,
     )
