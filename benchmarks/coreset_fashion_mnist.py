@@ -117,7 +117,9 @@ def markdown(summary):
         f"Protocol: {settings['protocol']}.",
         f"Coreset seed {settings['seed']} (one random subset per IPC); training "
         f"seeds {settings['seed']}..{settings['seed'] + settings['repeats'] - 1}. "
-        "Accuracy on the whole 10,000-image test split after the last epoch.",
+        "Accuracy on the whole 10,000-image test split after the last epoch. "
+        "Seconds are wall-clock for all runs of an IPC, including loading the "
+        "data and testing, on a machine that may be shared.",
         f"Machine: {machine['platform']}, {machine['cpu_count']} CPUs, "
         f"{machine['gpus']} GPUs.",
         "Versions: "

@@ -57,3 +57,5 @@ def test_built_wheel_has_a_single_top_level_package(tmp_path):
     assert "udd_keras/cli/main.py" in names
     assert "udd_keras/tfrecords/reader.py" in names
     assert "udd_keras/tfrecords/README.md" in names
+    for init in sorted((ROOT / "udd_keras").glob("*/__init__.py")):
+        assert f"udd_keras/{init.parent.name}/__init__.py" in names

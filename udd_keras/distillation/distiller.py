@@ -405,6 +405,16 @@ class Distiller:
         return self.engine.select_regions(key).numpy()
 
     def _finish(self, seconds):
+        result = self.snapshot(seconds)
+        if self.run_dir is not None and self.chief:
+            export(result, self.dataset, self.run_dir.tfrecord, self.run_dir.png)
+        return result
+
+    def snapshot(self, seconds=0.0):
+        """The current images and regions as a `DistillResult`, without export.
+
+        Before `run()` this is the un-optimised initialisation.
+        """
         images = self.engine.images.numpy()
         boxes = self.final_regions()
         metrics = (
@@ -412,7 +422,7 @@ class Distiller:
             if self.run_dir is not None
             else list(self._metrics_in_memory)
         )
-        result = DistillResult(
+        return DistillResult(
             images=images,
             labels=self.labels,
             boxes=boxes,
@@ -421,9 +431,6 @@ class Distiller:
             seconds=seconds,
             out_dir=self.shared_dir.path if self.shared_dir else None,
         )
-        if self.run_dir is not None and self.chief:
-            export(result, self.dataset, self.run_dir.tfrecord, self.run_dir.png)
-        return result
 
 
 def export(result, dataset, tfrecord_path, png_path=None):

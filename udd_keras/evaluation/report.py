@@ -132,6 +132,7 @@ def write_json_atomic(path, data):
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
     )
     try:
+        os.chmod(temp, 0o644)  # mkstemp creates 0600; a report is for sharing
         with os.fdopen(handle, "w") as file:
             json.dump(data, file, indent=2)
             file.write("\n")

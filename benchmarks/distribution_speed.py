@@ -1,0 +1,251 @@
+"""Benchmark: distillation step time under `one` and `mirrored`.
+
+Splits the CPU into logical devices (`udd_keras.distribute.split_cpu`) so that
+`mirrored` has several replicas without GPUs, then times the compiled steps of
+`DistillationEngine` (`select_regions`, `update_images`, `update_network`, and
+the three together as one inner step) under the default strategy (no
+`tf.distribute` scope, the path of library calls without `strategy=`), `one`
+and `mirrored`. The runs use the same seed and check that the images agree.
+
+On a CPU the logical devices share the same cores, so `mirrored` measures the
+cost of the distribution machinery (per-replica tracing, all-reduce, variable
+copies) rather than a speed-up; with GPUs, pass `--devices 0` to use them.
+
+Writes `benchmarks/results/distribution-speed.json` and `.md`.
+
+Usage:
+    python benchmarks/distribution_speed.py --devices 2 --repeats 5
+"""
+
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+RESULTS = pathlib.Path(__file__).parent / "results"
+NAME = "distribution-speed"
+STEPS = ("select_regions", "update_images", "update_network", "inner_step")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--devices",
+        type=int,
+        default=2,
+        help="Logical CPU devices for `mirrored`; 0 keeps the machine's devices.",
+    )
+    parser.add_argument("--dataset", default="digits")
+    parser.add_argument("--ipc", type=int, default=10)
+    parser.add_argument("--width", type=int, default=32)
+    parser.add_argument("--real-batch", type=int, default=64)
+    parser.add_argument("--net-images", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
+    return parser.parse_args(argv)
+
+
+def environment():
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    import udd_keras
+
+    return {
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "gpus": len(tf.config.list_physical_devices("GPU")),
+            "logical_cpus": len(tf.config.list_logical_devices("CPU")),
+        },
+        "versions": {
+            "python": sys.version.split()[0],
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "numpy": np.__version__,
+            "udd_keras": udd_keras.__version__,
+        },
+    }
+
+
+def timed(function, repeats, warmup):
+    """Milliseconds of `function()` (which returns a tensor to wait for)."""
+    first = None
+    times = []
+    for index in range(warmup + repeats):
+        start = time.perf_counter()
+        value = function()
+        if value is not None:
+            value.numpy()
+        elapsed = 1000 * (time.perf_counter() - start)
+        if index == 0:
+            first = elapsed
+        if index >= warmup:
+            times.append(elapsed)
+    return {
+        "median_ms": statistics.median(times),
+        "min_ms": min(times),
+        "first_ms": first,
+    }
+
+
+def time_strategy(name, strategy, config, dataset, args):
+    """Times the engine's steps under one strategy; returns a result row."""
+    import tensorflow as tf
+
+    from udd_keras.distillation import Distiller
+    from udd_keras.distillation.engine import fold_in
+
+    distiller = Distiller(config, dataset=dataset, strategy=strategy)
+    engine = distiller.engine
+    engine.reset_network(args.seed)
+    key = fold_in(tf.constant([args.seed, 0], tf.int32), 0, 0)
+    boxes = engine.select_regions(key)
+    engine.fill_centers(boxes)
+
+    def inner_step():
+        regions = engine.select_regions(key)
+        engine.update_images(key, regions)
+        return engine.update_network(key)
+
+    row = {
+        "strategy": name,
+        "replicas": strategy.num_replicas_in_sync if strategy else 1,
+        "select_regions": timed(
+            lambda: engine.select_regions(key), args.repeats, args.warmup
+        ),
+        "update_images": timed(
+            lambda: engine.update_images(key, boxes), args.repeats, args.warmup
+        ),
+        "update_network": timed(
+            lambda: engine.update_network(key), args.repeats, args.warmup
+        ),
+        "inner_step": timed(inner_step, args.repeats, args.warmup),
+    }
+    return row, engine.images.numpy()
+
+
+def markdown(summary):
+    settings = summary["settings"]
+    lines = [
+        "# Distillation step time by strategy",
+        "",
+        f"Run {summary['finished']}; `python benchmarks/distribution_speed.py "
+        f"--devices {settings['devices']} --repeats {settings['repeats']}`. "
+        f"Median of {settings['repeats']} calls after {settings['warmup']} "
+        "warm-up call(s); `first` includes tracing.",
+        "",
+        "| strategy | replicas | "
+        + " | ".join(f"{step} (ms)" for step in STEPS)
+        + " | first inner step (ms) |",
+        "|---|---|" + "---|" * (len(STEPS) + 1),
+    ]
+    for row in summary["rows"]:
+        lines.append(
+            f"| {row['strategy']} | {row['replicas']} | "
+            + " | ".join(f"{row[step]['median_ms']:.1f}" for step in STEPS)
+            + f" | {row['update_images']['first_ms']:.0f} |"
+        )
+    machine, versions = summary["machine"], summary["versions"]
+    lines += [
+        "",
+        "Images after the timed calls agree with the default strategy's to "
+        + ", ".join(
+            f"{name} {diff:.1e}" for name, diff in summary["image_difference"].items()
+        )
+        + " (max abs).",
+        "Settings: "
+        + ", ".join(f"{key} {value}" for key, value in settings["config"].items())
+        + ".",
+        f"Machine: {machine['platform']}, {machine['cpu_count']} CPUs "
+        f"({machine['logical_cpus']} logical CPU devices), {machine['gpus']} "
+        "GPUs; the machine may be shared, so compare rows of one run only.",
+        "Versions: "
+        + ", ".join(f"{name} {version}" for name, version in versions.items())
+        + ".",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from udd_keras.distribute import make_strategy, split_cpu
+
+    if args.devices:
+        split_cpu(args.devices)
+
+    import numpy as np
+
+    from udd_keras.data import load_dataset
+    from udd_keras.distillation import DistillConfig
+
+    dataset = load_dataset(args.dataset)
+    config = DistillConfig(
+        args.dataset,
+        ipc=args.ipc,
+        width=args.width,
+        real_batch=args.real_batch,
+        net_images=args.net_images,
+        seed=args.seed,
+    ).resolve()
+    strategies = {
+        "default": None,
+        "one": make_strategy("one"),
+        "mirrored": make_strategy("mirrored"),
+    }
+    rows, images = [], {}
+    for name, strategy in strategies.items():
+        row, images[name] = time_strategy(name, strategy, config, dataset, args)
+        rows.append(row)
+        print(
+            f"{name:9s} replicas {row['replicas']}: "
+            + ", ".join(f"{step} {row[step]['median_ms']:.1f} ms" for step in STEPS),
+            flush=True,
+        )
+    shown = (
+        "dataset",
+        "method",
+        "policy",
+        "ipc",
+        "width",
+        "depth",
+        "real_batch",
+        "net_images",
+        "net_batch",
+        "cfc_weight",
+    )
+    summary = {
+        **environment(),
+        "settings": {
+            "devices": args.devices,
+            "repeats": args.repeats,
+            "warmup": args.warmup,
+            "config": {key: getattr(config, key) for key in shown},
+        },
+        "rows": rows,
+        "image_difference": {
+            name: float(np.max(np.abs(images[name] - images["default"])))
+            for name in ("one", "mirrored")
+        },
+        "finished": datetime.datetime.now().isoformat(timespec="seconds"),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"{NAME}.json").write_text(json.dumps(summary, indent=2))
+    (args.out / f"{NAME}.md").write_text(markdown(summary))
+    print(f"wrote {args.out / NAME}.json and .md")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,226 @@
+"""Quality at a fixed budget: UDD (jitter, activation), IDC and the initialisation.
+
+Every method gets the same number of inner steps (image updates), is distilled with
+the same seeds, and is evaluated with the same protocol, epochs and repeats. Writes
+`benchmarks/results/quality-<dataset>-ipc<N>.json` and `.md`.
+
+    python benchmarks/quality.py                       # FashionMNIST, IPC 1
+    python benchmarks/quality.py --ipc 10 --budget 100
+    python benchmarks/quality.py --dataset digits --budget 10 --epochs 20  # smoke
+"""
+
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+
+# Paper Table 1 (ConvNet-3, top-1 %): (random, IDC, UDD) per dataset and IPC.
+PAPER = {
+    ("fashion_mnist", 1): {"random": 51.4, "idc": 81.0, "udd": 82.3},
+    ("fashion_mnist", 10): {"random": 73.8, "idc": 86.0, "udd": 86.6},
+    ("fashion_mnist", 50): {"random": 82.5, "idc": 86.2, "udd": 86.8},
+    ("mnist", 1): {"random": 64.9, "idc": 94.2, "udd": 95.6},
+    ("mnist", 10): {"random": 95.1, "idc": 98.4, "udd": 98.4},
+    ("cifar10", 1): {"random": 14.4, "idc": 50.6, "udd": 54.6},
+    ("cifar10", 10): {"random": 26.0, "idc": 67.5, "udd": 68.9},
+}
+
+# name -> (distillation settings, paper column)
+METHODS = {
+    "udd-jitter": ({"method": "udd", "policy": "jitter"}, "udd"),
+    "udd-activation": ({"method": "udd", "policy": "activation"}, "udd"),
+    "idc": ({"method": "idc"}, "idc"),
+    "init": (None, "random"),
+}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="fashion_mnist")
+    parser.add_argument("--ipc", type=int, default=1)
+    parser.add_argument(
+        "--budget", type=int, default=200, help="inner steps (image updates) per method"
+    )
+    parser.add_argument(
+        "--inner-steps",
+        type=int,
+        default=100,
+        help="inner steps per outer iteration (network re-init)",
+    )
+    parser.add_argument("--epochs", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[0], help="distillation seeds"
+    )
+    parser.add_argument(
+        "--methods", nargs="+", default=list(METHODS), choices=list(METHODS)
+    )
+    parser.add_argument("--width", type=int, default=128)
+    parser.add_argument("--tag", default="")
+    return parser.parse_args(argv)
+
+
+def distill_set(dataset, name, settings, args, seed, workdir):
+    """Distils (or, for `init`, only initialises) one set; returns path, seconds."""
+    from udd_keras.distillation import DistillConfig, Distiller, export
+
+    if settings is None:  # the un-optimised initialisation of UDD
+        settings = {"method": "udd", "policy": "none", "include_original": True}
+        iterations, inner = 1, 1
+    else:
+        inner = min(args.inner_steps, args.budget)
+        iterations = max(1, args.budget // inner)
+    config = DistillConfig(
+        dataset=dataset.name,
+        ipc=args.ipc,
+        iterations=iterations,
+        inner_steps=inner,
+        width=args.width,
+        seed=seed,
+        log_every=max(1, inner // 5),
+        **settings,
+    )
+    out = pathlib.Path(workdir) / f"{name}-seed{seed}"
+    start = time.perf_counter()
+    if name == "init":
+        distiller = Distiller(config, dataset=dataset)
+        result = distiller.snapshot()  # no step taken: the initial images
+        export(result, dataset, out / "synthetic.tfrecord")
+        return out / "synthetic.tfrecord", 0.0, []
+    distiller = Distiller(config, dataset=dataset, out_dir=out)
+    result = distiller.run()
+    seconds = time.perf_counter() - start
+    losses = [m["matching_loss"] for m in result.metrics]
+    return out / "synthetic.tfrecord", seconds, losses
+
+
+def machine():
+    import keras
+    import tensorflow as tf
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "gpus": len(tf.config.list_physical_devices("GPU")),
+        "python": sys.version.split()[0],
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def markdown(report):
+    paper = report["paper"]
+    lines = [
+        f"# Quality at a fixed budget: {report['dataset']}, IPC {report['ipc']}",
+        "",
+        f"Run {report['date']}; `{report['command']}`.",
+        f"Budget: {report['settings']['budget']} inner steps per method "
+        f"({report['settings']['inner_steps']} per outer iteration); evaluation "
+        f"ConvNet-3, {report['settings']['epochs']} epochs x "
+        f"{report['settings']['repeats']} repeats per set; distillation seeds "
+        f"{report['settings']['seeds']}.",
+        "",
+        "| method | accuracy (%) mean ± std | runs | distill (s) | evaluate (s) "
+        "| paper (%) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in report["results"]:
+        lines.append(
+            f"| {row['method']} | {row['accuracy_mean']:.2f} ± "
+            f"{row['accuracy_std']:.2f} | {len(row['accuracies'])} | "
+            f"{row['distill_seconds']:.0f} | {row['evaluate_seconds']:.0f} | "
+            f"{paper.get(row['paper_column'], '-')} |"
+        )
+    lines += [
+        "",
+        "Paper numbers are the full budget (2000 outer iterations x 100 inner steps "
+        "on a GPU); `init` is the un-optimised initialisation (random real images) "
+        "and is compared with the paper's random-coreset column.",
+        f"Machine: {report['machine']['platform']}, {report['machine']['cpu']}, "
+        f"{report['machine']['cpu_count']} CPUs, {report['machine']['gpus']} GPUs.",
+        f"Versions: python {report['machine']['python']}, tensorflow "
+        f"{report['machine']['tensorflow']}, keras {report['machine']['keras']}, "
+        f"numpy {report['machine']['numpy']}.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from udd_keras.data import load_dataset
+    from udd_keras.evaluation import evaluate
+
+    dataset = load_dataset(args.dataset)
+    rows = []
+    with tempfile.TemporaryDirectory() as workdir:
+        for name in args.methods:
+            settings, column = METHODS[name]
+            accuracies, distill_seconds, evaluate_seconds, losses = [], 0.0, 0.0, {}
+            for seed in args.seeds:
+                path, seconds, curve = distill_set(
+                    dataset, name, settings, args, seed, workdir
+                )
+                distill_seconds += seconds
+                losses[seed] = curve
+                start = time.perf_counter()
+                report = evaluate(
+                    path, epochs=args.epochs, repeats=args.repeats, seed=seed * 100
+                )
+                evaluate_seconds += time.perf_counter() - start
+                accuracies += [
+                    100.0 * a for a in report.to_dict()["results"][0]["accuracies"]
+                ]
+                print(f"{name} seed {seed}: {np.mean(accuracies):.2f}%", flush=True)
+            rows.append(
+                {
+                    "method": name,
+                    "paper_column": column,
+                    "settings": settings,
+                    "accuracy_mean": float(np.mean(accuracies)),
+                    "accuracy_std": float(np.std(accuracies)),
+                    "accuracies": accuracies,
+                    "distill_seconds": distill_seconds,
+                    "evaluate_seconds": evaluate_seconds,
+                    "matching_loss_curve": losses,
+                }
+            )
+    report = {
+        "dataset": args.dataset,
+        "ipc": args.ipc,
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "command": "python benchmarks/quality.py " + " ".join(argv or sys.argv[1:]),
+        "settings": vars(args),
+        "paper": PAPER.get((args.dataset, args.ipc), {}),
+        "machine": machine(),
+        "results": rows,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stem = f"quality-{args.dataset}-ipc{args.ipc}{('-' + args.tag) if args.tag else ''}"
+    (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=2))
+    (RESULTS / f"{stem}.md").write_text(markdown(report))
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main()
