@@ -74,9 +74,8 @@ def environment():
 
 def write_coreset(dataset, ipc, seed, folder):
     """Selects a random coreset and stores it as `udd-keras coreset` does."""
-    from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
-
     from udd_keras.coreset import select_coreset
+    from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
 
     indices = select_coreset(dataset, ipc, "random", seed)
     metadata = SyntheticSetMetadata(

@@ -14,7 +14,7 @@ copies) rather than a speed-up; with GPUs, pass `--devices 0` to use them.
 Writes `benchmarks/results/distribution-speed.json` and `.md`.
 
 Usage:
-    python benchmarks/distribution_speed.py --devices 2 --repeats 5
+    python benchmarks/distribution_speed.py --devices 2 --repeats 10
 """
 
 import argparse
@@ -47,8 +47,8 @@ def parse_args(argv=None):
     parser.add_argument("--width", type=int, default=32)
     parser.add_argument("--real-batch", type=int, default=64)
     parser.add_argument("--net-images", type=int, default=256)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
     return parser.parse_args(argv)
@@ -79,38 +79,25 @@ def environment():
     }
 
 
-def timed(function, repeats, warmup):
-    """Milliseconds of `function()` (which returns a tensor to wait for)."""
-    first = None
-    times = []
-    for index in range(warmup + repeats):
-        start = time.perf_counter()
-        value = function()
-        if value is not None:
-            value.numpy()
-        elapsed = 1000 * (time.perf_counter() - start)
-        if index == 0:
-            first = elapsed
-        if index >= warmup:
-            times.append(elapsed)
-    return {
-        "median_ms": statistics.median(times),
-        "min_ms": min(times),
-        "first_ms": first,
-    }
+def elapsed_ms(function):
+    """Milliseconds of `function()`, waiting for the tensor it returns."""
+    start = time.perf_counter()
+    value = function()
+    if value is not None:
+        value.numpy()
+    return 1000 * (time.perf_counter() - start)
 
 
-def time_strategy(name, strategy, config, dataset, args):
-    """Times the engine's steps under one strategy; returns a result row."""
+def prepare(strategy, config, dataset, seed):
+    """A `Distiller`'s engine under `strategy`, and its steps as callables."""
     import tensorflow as tf
 
     from udd_keras.distillation import Distiller
     from udd_keras.distillation.engine import fold_in
 
-    distiller = Distiller(config, dataset=dataset, strategy=strategy)
-    engine = distiller.engine
-    engine.reset_network(args.seed)
-    key = fold_in(tf.constant([args.seed, 0], tf.int32), 0, 0)
+    engine = Distiller(config, dataset=dataset, strategy=strategy).engine
+    engine.reset_network(seed)
+    key = fold_in(tf.constant([seed, 0], tf.int32), 0, 0)
     boxes = engine.select_regions(key)
     engine.fill_centers(boxes)
 
@@ -119,21 +106,46 @@ def time_strategy(name, strategy, config, dataset, args):
         engine.update_images(key, regions)
         return engine.update_network(key)
 
-    row = {
-        "strategy": name,
-        "replicas": strategy.num_replicas_in_sync if strategy else 1,
-        "select_regions": timed(
-            lambda: engine.select_regions(key), args.repeats, args.warmup
-        ),
-        "update_images": timed(
-            lambda: engine.update_images(key, boxes), args.repeats, args.warmup
-        ),
-        "update_network": timed(
-            lambda: engine.update_network(key), args.repeats, args.warmup
-        ),
-        "inner_step": timed(inner_step, args.repeats, args.warmup),
+    steps = {
+        "select_regions": lambda: engine.select_regions(key),
+        "update_images": lambda: engine.update_images(key, boxes),
+        "update_network": lambda: engine.update_network(key),
+        "inner_step": inner_step,
     }
-    return row, engine.images.numpy()
+    return engine, steps
+
+
+def time_strategies(strategies, config, dataset, args):
+    """Times every step under every strategy, strategies interleaved per call.
+
+    Interleaving spreads the noise of a shared machine evenly over the
+    strategies. Returns the result rows and each strategy's final images.
+    """
+    engines, steps, times, first = {}, {}, {}, {}
+    for name, strategy in strategies.items():
+        engines[name], steps[name] = prepare(strategy, config, dataset, args.seed)
+        first[name] = {step: elapsed_ms(steps[name][step]) for step in STEPS}
+        times[name] = {step: [] for step in STEPS}
+    for index in range(args.warmup + args.repeats):
+        for step in STEPS:
+            for name in strategies:
+                milliseconds = elapsed_ms(steps[name][step])
+                if index >= args.warmup:
+                    times[name][step].append(milliseconds)
+    rows = []
+    for name, strategy in strategies.items():
+        row = {
+            "strategy": name,
+            "replicas": strategy.num_replicas_in_sync if strategy else 1,
+        }
+        for step in STEPS:
+            row[step] = {
+                "median_ms": statistics.median(times[name][step]),
+                "min_ms": min(times[name][step]),
+                "first_ms": first[name][step],
+            }
+        rows.append(row)
+    return rows, {name: engine.images.numpy() for name, engine in engines.items()}
 
 
 def markdown(summary):
@@ -144,7 +156,8 @@ def markdown(summary):
         f"Run {summary['finished']}; `python benchmarks/distribution_speed.py "
         f"--devices {settings['devices']} --repeats {settings['repeats']}`. "
         f"Median of {settings['repeats']} calls after {settings['warmup']} "
-        "warm-up call(s); `first` includes tracing.",
+        "warm-up call(s), the strategies interleaved call by call; `first` is the "
+        "first update_images call (tracing included).",
         "",
         "| strategy | replicas | "
         + " | ".join(f"{step} (ms)" for step in STEPS)
@@ -205,12 +218,10 @@ def main(argv=None):
         "one": make_strategy("one"),
         "mirrored": make_strategy("mirrored"),
     }
-    rows, images = [], {}
-    for name, strategy in strategies.items():
-        row, images[name] = time_strategy(name, strategy, config, dataset, args)
-        rows.append(row)
+    rows, images = time_strategies(strategies, config, dataset, args)
+    for row in rows:
         print(
-            f"{name:9s} replicas {row['replicas']}: "
+            f"{row['strategy']:9s} replicas {row['replicas']}: "
             + ", ".join(f"{step} {row[step]['median_ms']:.1f} ms" for step in STEPS),
             flush=True,
         )

@@ -43,10 +43,9 @@ def coreset(dataset, ipc, method, out_dir, seed, epochs, width, data_dir):
     """Select IPC real training images per class of DATASET (random, herding or
     forgetting) and write OUT/coreset.tfrecord and OUT/coreset.png.
     """
-    from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
-
     from udd_keras.coreset import select_coreset
     from udd_keras.data import load_dataset
+    from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
     from udd_keras.visualization import save_image_grid
 
     data = load_dataset(dataset, data_dir=data_dir)

@@ -115,7 +115,8 @@ _SETTINGS = {
 @click.option(
     "--lr-img",
     type=float,
-    help="Image learning rate, [0, 1]-pixel units. [default: 1e-4 digit-like sets, 5e-3 otherwise]",
+    help="Image learning rate, [0, 1]-pixel units. "
+    "[default: 1e-4 digit-like sets, 5e-3 otherwise]",
 )
 @click.option("--width", type=click.IntRange(1), help="ConvNet width. [default: 128]")
 @click.option("--depth", type=click.IntRange(1), help="ConvNet depth. [default: 3]")

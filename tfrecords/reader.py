@@ -13,6 +13,8 @@ import pathlib
 
 import numpy as np
 import tensorflow as tf
+
+from udd_keras.errors import TFRecordFormatError
 from udd_keras.tfrecords.framing import read_frame_header, scan_frames
 from udd_keras.tfrecords.schema import (
     BOXES_KEY,
@@ -29,8 +31,6 @@ from udd_keras.tfrecords.schema import (
     max_record_bytes,
     validate_metadata,
 )
-
-from udd_keras.errors import TFRecordFormatError
 
 DECODE_BATCH_SIZE = 64
 

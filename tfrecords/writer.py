@@ -9,6 +9,8 @@ import tempfile
 
 import numpy as np
 import tensorflow as tf
+
+from udd_keras.errors import TFRecordFormatError
 from udd_keras.tfrecords.schema import (
     BOXES_KEY,
     IMAGE_KEY,
@@ -23,8 +25,6 @@ from udd_keras.tfrecords.schema import (
     SyntheticSetMetadata,
     validate_metadata,
 )
-
-from udd_keras.errors import TFRecordFormatError
 
 
 def _bytes_feature(value):

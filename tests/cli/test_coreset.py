@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from udd_keras.cli.main import cli, main
-from udd_keras.tfrecords import read_synthetic_set
 
+from udd_keras.cli.main import cli, main
 from udd_keras.data import load_dataset
+from udd_keras.tfrecords import read_synthetic_set
 
 
 def test_coreset_writes_a_readable_set_and_a_grid(tmp_path):

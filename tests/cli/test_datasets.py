@@ -1,4 +1,5 @@
 from click.testing import CliRunner
+
 from udd_keras.cli.main import cli
 
 

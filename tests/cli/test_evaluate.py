@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
-from udd_keras.cli.main import cli, main
-from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
 
+from udd_keras.cli.main import cli, main
 from udd_keras.data import load_dataset
+from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
 
 FAST = ["--epochs", "1", "--repeats", "2", "--width", "4", "--eval-every", "1"]
 

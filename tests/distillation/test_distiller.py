@@ -3,7 +3,6 @@ import signal
 
 import numpy as np
 import pytest
-from udd_keras.tfrecords import as_tf_dataset, read_synthetic_set
 
 from udd_keras.data import load_dataset
 from udd_keras.distillation import (
@@ -13,6 +12,7 @@ from udd_keras.distillation import (
     distill,
 )
 from udd_keras.errors import RunDirectoryError
+from udd_keras.tfrecords import as_tf_dataset, read_synthetic_set
 
 SMALL = dict(
     width=8,

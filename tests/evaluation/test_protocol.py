@@ -2,7 +2,6 @@ import json
 
 import numpy as np
 import pytest
-from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
 
 from udd_keras.data import load_dataset
 from udd_keras.errors import UddError
@@ -12,6 +11,7 @@ from udd_keras.evaluation import (
     evaluate_full,
     load_evaluation_set,
 )
+from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
 
 TINY = dict(epochs=1, repeats=2, width=8, eval_every=1)
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+
 from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
 
 

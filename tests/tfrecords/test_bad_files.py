@@ -6,6 +6,8 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
+
+from udd_keras.errors import TFRecordFormatError
 from udd_keras.tfrecords import as_tf_dataset, read_metadata, read_synthetic_set
 from udd_keras.tfrecords.schema import (
     MAGIC,
@@ -14,8 +16,6 @@ from udd_keras.tfrecords.schema import (
     VERSION_KEY,
 )
 from udd_keras.tfrecords.writer import header_example, image_example
-
-from udd_keras.errors import TFRecordFormatError
 
 
 def _assert_format_error(path, fragment, reader=read_synthetic_set):

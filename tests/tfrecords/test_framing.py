@@ -1,9 +1,9 @@
 import struct
 
 import pytest
-from udd_keras.tfrecords.framing import crc32c, masked_crc32c, scan_frames
 
 from udd_keras.errors import TFRecordFormatError
+from udd_keras.tfrecords.framing import crc32c, masked_crc32c, scan_frames
 
 
 def test_crc32c_check_value():

@@ -3,10 +3,10 @@
 import time
 
 import numpy as np
-from udd_keras.tfrecords import read_synthetic_set
-from udd_keras.tfrecords.framing import FRAME_HEADER_BYTES
 
 from udd_keras.errors import TFRecordFormatError
+from udd_keras.tfrecords import read_synthetic_set
+from udd_keras.tfrecords.framing import FRAME_HEADER_BYTES
 
 
 def _read_expecting_format_error(path):

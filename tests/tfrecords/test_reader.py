@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+
+from udd_keras.regions import form_training_images
 from udd_keras.tfrecords import (
     as_tf_dataset,
     decode_regions,
@@ -8,8 +10,6 @@ from udd_keras.tfrecords import (
     read_synthetic_set,
     write_synthetic_set,
 )
-
-from udd_keras.regions import form_training_images
 
 
 def test_round_trip_is_bit_exact(written_set, toy_metadata):

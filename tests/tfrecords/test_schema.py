@@ -1,14 +1,14 @@
 import json
 
 import pytest
+
+from udd_keras.errors import TFRecordFormatError
 from udd_keras.tfrecords.schema import (
     SCHEMA_VERSION,
     SyntheticSetMetadata,
     max_record_bytes,
     validate_metadata,
 )
-
-from udd_keras.errors import TFRecordFormatError
 
 
 def test_metadata_round_trips_through_json(toy_metadata):

@@ -2,9 +2,9 @@ import os
 
 import numpy as np
 import pytest
-from udd_keras.tfrecords import read_synthetic_set, write_synthetic_set
 
 from udd_keras.errors import TFRecordFormatError
+from udd_keras.tfrecords import read_synthetic_set, write_synthetic_set
 
 
 def test_write_returns_path_and_leaves_no_temp_files(tmp_path, written_set):
