@@ -45,9 +45,14 @@ def quiet_tensorflow_import():
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
             import absl.logging
-            import tensorflow  # noqa: F401
+            import tensorflow
 
             absl.logging.set_verbosity(absl.logging.ERROR)
+            # Probing for GPUs logs a C++ error line (e.g. `failed call to
+            # cuInit`) on machines without a driver; probe now, silently. This
+            # lists physical devices only, so TensorFlow's runtime is not yet
+            # initialised (`split_cpu` and multi-worker strategies still work).
+            tensorflow.config.list_physical_devices("GPU")
     finally:
         os.dup2(saved, 2)
         os.close(saved)
@@ -89,24 +94,50 @@ def cli():
     """
 
 
+def _one_line(text):
+    return " ".join(line.strip() for line in str(text).splitlines() if line.strip())
+
+
+def _os_error_line(error):
+    """`Error: <reason>: <file>` for an `OSError`, without a traceback."""
+    reason = error.strerror or str(error) or type(error).__name__
+    where = f": {error.filename}" if error.filename else ""
+    return f"Error: {_one_line(reason)}{where}"
+
+
 def main(argv=None):
-    """Runs the CLI; user errors become one line on stderr and exit status 2."""
+    """Runs the CLI; every user mistake is one line on stderr, never a traceback.
+
+    Exit status:
+        0: success.
+        2: a user mistake or a fixable environment problem (`UddError`, a bad
+            option caught by click, an unreadable or unwritable file).
+        130: stopped by SIGINT (Ctrl-C); 143: stopped by SIGTERM (128 + the
+            signal number). An interrupted `distill` saves a checkpoint first
+            and its message says how to resume.
+
+    Anything else is a bug and keeps its traceback.
+    """
     try:
         cli.main(args=argv, prog_name="udd-keras", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
+    except click.UsageError as error:
+        hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
+        click.echo(f"Error: {_one_line(error.format_message())}{hint}", err=True)
+        sys.exit(error.exit_code)
     except click.ClickException as error:
-        error.show()
+        click.echo(f"Error: {_one_line(error.format_message())}", err=True)
         sys.exit(error.exit_code)
     except UddError as error:
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(2)
+        click.echo(f"Error: {_one_line(error)}", err=True)
+        sys.exit(getattr(error, "exit_code", 2))
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
     except OSError as error:
-        click.echo(f"Error: {error.strerror or error}: {error.filename}", err=True)
+        click.echo(_os_error_line(error), err=True)
         sys.exit(2)
     sys.exit(0)
 

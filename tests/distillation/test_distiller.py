@@ -127,3 +127,21 @@ def test_matching_loss_falls_over_a_longer_run(digits):
     )
     losses = [m["matching_loss"] for m in result.metrics]
     assert np.mean(losses[-10:]) < np.mean(losses[:10])
+
+
+def test_tensorboard_summaries_are_written(digits, tmp_path):
+    import tensorflow as tf
+
+    distill(
+        digits,
+        ipc=1,
+        logdir=str(tmp_path / "tb"),
+        **{**SMALL, "iterations": 1, "inner_steps": 2},
+    )
+    (events,) = (tmp_path / "tb").glob("events.out.tfevents.*")
+    tags = {
+        value.tag
+        for event in tf.compat.v1.train.summary_iterator(str(events))
+        for value in event.summary.value
+    }
+    assert {"distill/matching_loss", "distill/cfc_loss", "distill/loss"} <= tags

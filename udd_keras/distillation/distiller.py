@@ -35,11 +35,20 @@ from udd_keras.distillation.engine import DistillationEngine, fold_in
 from udd_keras.distillation.initialization import initial_images
 from udd_keras.distillation.run_directory import RunDirectory
 from udd_keras.distribute import is_chief, remove_worker_directory, worker_directory
-from udd_keras.errors import NonFiniteLossError, RunDirectoryError, UddError
+from udd_keras.errors import (
+    CheckpointError,
+    NonFiniteLossError,
+    RunDirectoryError,
+    RunInterrupted,
+    UddError,
+)
 
 
-class DistillationInterrupted(UddError):
-    """The run was stopped by a signal after saving a checkpoint."""
+class DistillationInterrupted(RunInterrupted):
+    """The run was stopped by a signal after saving a checkpoint.
+
+    The CLI exits with `128 + signal_number`: 130 for SIGINT, 143 for SIGTERM.
+    """
 
 
 @dataclasses.dataclass
@@ -66,10 +75,15 @@ class DistillResult:
 
 
 class _StopFlag:
-    """Turns SIGINT / SIGTERM into a flag checked between steps."""
+    """Turns SIGINT / SIGTERM into a flag checked between steps.
+
+    A second signal before the step ends stops at once (`KeyboardInterrupt`,
+    no checkpoint), for a step that takes too long.
+    """
 
     def __init__(self):
         self.signal_name = None
+        self.signal_number = None
         self._previous = {}
 
     def __enter__(self):
@@ -80,7 +94,10 @@ class _StopFlag:
         return self
 
     def _handle(self, signum, frame):
+        if self.signal_name is not None:
+            raise KeyboardInterrupt
         self.signal_name = signal.Signals(signum).name
+        self.signal_number = signum
 
     def __exit__(self, *exc):
         for sig, handler in self._previous.items():
