@@ -14,8 +14,19 @@ Each time is the median of `--repeats` calls after `--warmup` calls (the first
 call traces and compiles; its time is reported too). The matching step's FLOPs
 are counted exactly from its traced graph (every convolution, convolution
 backprop and matrix product, 2 FLOPs per multiply-add; element-wise work is
-not counted), and compared with the machine's peak, estimated as the best
-throughput of a large float32 matrix product (`--peak-size`).
+not counted), and compared with the machine's peak: cores x clock x
+`--flops-per-cycle` (32 float32 FLOPs per cycle per core: two 8-wide FMA pipes,
+AMD Zen 3/4 and Intel cores with AVX2), the clock from /proc/cpuinfo. The
+throughput of a large float32 matrix product is recorded beside it.
+
+Wall time depends on what else runs on the machine (the 1-minute load average
+while timing is recorded with every time). Process CPU time (all threads
+summed) is recorded too, and compared with the single-core FLOP limit: on a
+shared machine it is the steadier measure of the work a step costs.
+
+`--baseline` times the code as it was before the speed work, where that work
+is a drop-in change (instance norm through Keras' `GroupNormalization`), so
+the before/after comparison can be run back to back under the same load.
 
 Writes `benchmarks/results/speed-<tag>.json` and `.md`.
 
@@ -54,9 +65,27 @@ def parse_args(argv=None):
     parser.add_argument("--policies", nargs="+", default=list(POLICIES))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--peak-size", type=int, default=2048)
+    parser.add_argument("--flops-per-cycle", type=int, default=32)
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="Compute instance norm with keras.layers.GroupNormalization, as "
+        "before the speed work.",
+    )
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
     return parser.parse_args(argv)
+
+
+def cpu_clock_ghz():
+    """The CPU clock from /proc/cpuinfo, GHz, or None."""
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("cpu MHz"):
+                return float(line.split(":", 1)[1]) / 1000
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def cpu_model():
@@ -101,34 +130,41 @@ def measure(function, repeats, warmup):
     """Times `function()` (its result is fetched to host); seconds.
 
     Returns:
-        dict with `first` (the first call, tracing included), `median`, `min`
-        and `runs` (every timed call).
+        dict with `first` (the first call, tracing included), `median`, `min`,
+        `runs` (every timed call), `cpu_median` (process CPU seconds, all
+        threads) and `load_average` (the 1-minute load while timing).
     """
     import numpy as np
     import tensorflow as tf
 
     def timed():
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         tf.nest.map_structure(np.asarray, function())
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu
 
-    first = timed()
+    first = timed()[0]
     for _ in range(max(0, warmup - 1)):
         timed()
-    runs = [timed() for _ in range(repeats)]
+    load = os.getloadavg()[0]
+    runs, cpu = zip(*[timed() for _ in range(repeats)], strict=True)
     return {
         "first": first,
         "median": statistics.median(runs),
         "min": min(runs),
-        "runs": runs,
+        "cpu_median": statistics.median(cpu),
+        "load_average": (load + os.getloadavg()[0]) / 2,
+        "runs": list(runs),
+        "cpu_runs": list(cpu),
     }
 
 
 def graph_flops(graph):
     """FLOPs of the convolutions and matrix products of a traced graph.
 
-    Descends into functions called from the graph (while loops, conditionals,
-    nested `tf.function`s). Convolutions (forward and both backprops) count
+    Counts only the ops the graph's outputs depend on (dead branches are pruned
+    before running, as TF's runtime does), and descends into functions called
+    from the graph (while loops, conditionals, nested `tf.function`s).
+    Convolutions (forward and both backprops) count
     `2 * N * H_out * W_out * prod(kernel shape)`; matrix products
     `2 * M * N * K` (times the batch).
 
@@ -142,8 +178,21 @@ def graph_flops(graph):
     def add(kind, value):
         counts[kind] = counts.get(kind, 0) + int(value)
 
+    def executed(graph):
+        """The ops the graph's outputs depend on (what the runtime executes)."""
+        stack = [t.op for t in graph.outputs] + list(graph.control_outputs)
+        seen = {}
+        while stack:
+            op = stack.pop()
+            if op.name in seen:
+                continue
+            seen[op.name] = op
+            stack.extend(t.op for t in op.inputs)
+            stack.extend(op.control_inputs)
+        return seen.values() if seen else graph.get_operations()
+
     def visit(graph):
-        for op in graph.get_operations():
+        for op in executed(graph):
             if op.type in _CONV_OPS:
                 # The (N, H_out, W_out) of the forward conv: the output of
                 # Conv2D, the `out_backprop` input of both backprops.
@@ -185,8 +234,8 @@ def _called_functions(op):
     return names
 
 
-def peak_gflops(size, repeats=5):
-    """Best float32 matrix-product throughput, GFLOP/s (the peak estimate)."""
+def matmul_gflops(size, repeats=5):
+    """Best float32 matrix-product throughput, GFLOP/s of wall time."""
     import tensorflow as tf
 
     a = tf.random.stateless_normal([size, size], [1, 2])
@@ -199,6 +248,15 @@ def peak_gflops(size, repeats=5):
         product().numpy()
         best = min(best, time.perf_counter() - start)
     return 2 * size**3 / best / 1e9
+
+
+def use_group_normalization():
+    """Computes instance norm as before the speed work (`--baseline`)."""
+    import keras
+
+    from udd_keras.models.base import InstanceNormalization
+
+    InstanceNormalization.call = keras.layers.GroupNormalization.call
 
 
 def build_distiller(dataset, policy, seed):
@@ -317,7 +375,7 @@ def time_policies(dataset, args):
         key = tf.constant([args.seed, 0], tf.int32)
         counter = iter(range(10**6))
         timing = measure(
-            lambda engine=engine, counter=counter: engine.select_regions(
+            lambda engine=engine, counter=counter, key=key: engine.select_regions(
                 fold_in(key, next(counter))
             ),
             args.repeats,
@@ -336,61 +394,80 @@ def time_policies(dataset, args):
 def markdown(summary):
     timings = summary["timings"]
     flops = summary["matching_flops"]
-    settings = summary["settings"]
-    peak = summary["peak_gflops"]
-    limit = summary["matching_flop_limit_s"]
+    matching = timings["matching_step"]
+    limit, core_limit = (
+        summary["matching_flop_limit_s"],
+        summary["matching_core_limit_s"],
+    )
+    by_op = ", ".join(
+        f"{kind} {value / 1e9:.2f}" for kind, value in flops.items() if kind != "total"
+    )
 
     def ms(seconds):
         return f"{1000 * seconds:.1f}"
 
-    matching = timings["matching_step"]["median"]
     lines = [
         f"# Speed of the distillation steps ({summary['tag']})",
         "",
         f"Run {summary['finished']}; `python benchmarks/speed.py --tag "
         f"{summary['tag']} --repeats {summary['repeats']} --warmup "
-        f"{summary['warmup']}`. Median of {summary['repeats']} calls after "
-        f"{summary['warmup']} warm-up calls; `first` is the first call (tracing "
-        "and compilation included).",
+        f"{summary['warmup']}"
+        + (" --baseline" if summary["baseline"] else "")
+        + f"`. Median of {summary['repeats']} calls after {summary['warmup']} "
+        "warm-up calls; `first` is the first call (tracing included); CPU is "
+        "process CPU time, all threads summed; load is the 1-minute load average "
+        "while timing.",
         "",
-        "| step | median (ms) | min (ms) | first call (ms) |",
-        "|---|---|---|---|",
+        "| step | median (ms) | min (ms) | CPU median (ms) | first call (ms) | load |",
+        "|---|---|---|---|---|---|",
     ]
-    for name in ("matching_step", "select_regions", "update_images"):
-        lines.append(_timing_row(name, timings[name], ms))
-    for name in ("update_network", "inner_step"):
+    for name in (
+        "matching_step",
+        "select_regions",
+        "update_images",
+        "update_network",
+        "inner_step",
+    ):
         lines.append(_timing_row(name, timings[name], ms))
     lines += [
         "",
-        f"Matching step (one class): {flops['total'] / 1e9:.2f} GFLOP counted in "
-        f"its graph ({', '.join(f'{k} {v / 1e9:.2f}' for k, v in flops.items() if k != 'total')}"
-        f" GFLOP); peak estimate {peak:.0f} GFLOP/s (best {summary['peak_size']}^2 "
-        f"float32 matmul), so the FLOP limit is {ms(limit)} ms. Achieved "
-        f"{flops['total'] / matching / 1e9:.1f} GFLOP/s = "
-        f"{matching / limit:.2f}x the limit.",
-        f"Reference times of the same matching step on this CPU (issue, not "
-        f"measured here): PyTorch reference "
+        f"Matching step (one class): {flops['total'] / 1e9:.2f} GFLOP executed "
+        f"({by_op} GFLOP). Peak estimate {summary['peak_gflops']:.0f} GFLOP/s "
+        f"({summary['clock_ghz']:.2f} GHz x {summary['flops_per_cycle']} FLOP/cycle "
+        f"x {summary['machine']['cpu_count']} cores; a {summary['peak_size']}^2 "
+        f"matmul reached {summary['matmul_gflops']:.0f} GFLOP/s wall), so the "
+        f"FLOP limit is {ms(limit)} ms wall, {ms(core_limit)} ms of CPU time.",
+        f"Achieved: {flops['total'] / matching['median'] / 1e9:.1f} GFLOP/s wall "
+        f"= {matching['median'] / limit:.2f}x the limit; "
+        f"{flops['total'] / matching['cpu_median'] / 1e9:.1f} GFLOP per CPU second "
+        f"= {matching['cpu_median'] / core_limit:.2f}x the limit.",
+        f"Reference times of the same matching step on this CPU (from the issue, "
+        f"not measured here): PyTorch reference "
         f"{REFERENCE_MATCHING_MS['pytorch_reference']:.0f} ms, plain TensorFlow "
         f"{REFERENCE_MATCHING_MS['plain_tensorflow']:.0f} ms.",
         "",
         "## Region search per synthetic image (paper Table 2, time column)",
         "",
-        "| policy | ms / image | select_regions median (ms) | images |",
-        "|---|---|---|---|",
+        "| policy | ms / image | select_regions median (ms) | CPU median (ms) "
+        "| images |",
+        "|---|---|---|---|---|",
     ]
     for policy, row in summary["policies"].items():
         lines.append(
             f"| {policy} | {ms(row['seconds_per_image'])} | {ms(row['median'])} | "
-            f"{row['images']} |"
+            f"{ms(row['cpu_median'])} | {row['images']} |"
         )
     machine, versions = summary["machine"], summary["versions"]
     lines += [
         "",
         "Settings: "
-        + ", ".join(f"{key} {value}" for key, value in settings.items())
+        + ", ".join(f"{key} {value}" for key, value in summary["settings"].items())
         + f"; seed {summary['seed']}.",
         f"Machine: {machine['platform']}, {machine['cpu_model']}, "
-        f"{machine['cpu_count']} CPUs, {machine['gpus']} GPUs.",
+        f"{machine['cpu_count']} CPUs, {machine['gpus']} GPUs, TF threads intra "
+        f"{machine['intra_op_threads']} / inter {machine['inter_op_threads']} "
+        "(0 = TF's default, one per core), oneDNN "
+        f"{machine['onednn']}.",
         "Versions: "
         + ", ".join(f"{name} {version}" for name, version in versions.items())
         + ".",
@@ -402,7 +479,8 @@ def markdown(summary):
 def _timing_row(name, timing, ms):
     return (
         f"| {name} | {ms(timing['median'])} | {ms(timing['min'])} | "
-        f"{ms(timing['first'])} |"
+        f"{ms(timing['cpu_median'])} | {ms(timing['first'])} | "
+        f"{timing['load_average']:.1f} |"
     )
 
 
@@ -412,13 +490,23 @@ def main(argv=None):
 
     dataset = load_dataset("fashion_mnist", data_dir=args.data_dir, seed=args.seed)
     summary = {"tag": args.tag, **environment()}
+    if args.baseline:
+        use_group_normalization()
+    clock = cpu_clock_ghz()
+    cores = os.cpu_count()
+    summary["baseline"] = args.baseline
+    summary["clock_ghz"] = clock
+    summary["flops_per_cycle"] = args.flops_per_cycle
+    summary["core_peak_gflops"] = clock * args.flops_per_cycle
+    summary["peak_gflops"] = summary["core_peak_gflops"] * cores
     summary["peak_size"] = args.peak_size
-    summary["peak_gflops"] = peak_gflops(args.peak_size)
+    summary["matmul_gflops"] = matmul_gflops(args.peak_size)
     timings, flops, settings = time_steps(dataset, args)
     summary.update(
         timings=timings,
         matching_flops=flops,
         matching_flop_limit_s=flops["total"] / (summary["peak_gflops"] * 1e9),
+        matching_core_limit_s=flops["total"] / (summary["core_peak_gflops"] * 1e9),
         settings=settings,
         seed=args.seed,
         repeats=args.repeats,

@@ -166,6 +166,15 @@ def results_table(report):
     default=None,
     help="Write TensorBoard scalars here.",
 )
+@click.option(
+    "--strategy",
+    "strategy_name",
+    type=click.Choice(["auto", "one", "mirrored", "multi-worker"]),
+    default="auto",
+    show_default=True,
+    help="tf.distribute strategy; auto: mirrored with several GPUs, else one "
+    "device. multi-worker reads TF_CONFIG.",
+)
 def evaluate(
     source,
     models,
@@ -183,11 +192,17 @@ def evaluate(
     full,
     data_dir,
     logdir,
+    strategy_name,
 ):
     """Train fresh networks on the synthetic set SOURCE (a .tfrecord) and
     report top-1 test accuracy on the real test split, mean ± std over repeats.
     """
     from rich.console import Console
+
+    from udd_keras.distribute import make_strategy
+
+    # First: multi-worker collectives must be set up before TensorFlow starts.
+    strategy = make_strategy(strategy_name)
 
     from udd_keras.evaluation import evaluate as evaluate_set
     from udd_keras.evaluation import evaluate_full
@@ -228,11 +243,15 @@ def evaluate(
             width=width,
             seed=seed,
             data_dir=data_dir,
+            strategy=strategy,
             on_run_start=on_run_start,
             on_epoch_end=on_epoch_end,
         )
     finally:
-        progress.stop()
+        # Stopping a bar that never started prints an empty line before the
+        # error message.
+        if progress.live.is_started:
+            progress.stop()
         if logger is not None:
             logger.close()
 

@@ -12,6 +12,8 @@ import sys
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow
+
 SCENARIOS = pathlib.Path(__file__).with_name("scenarios.py")
 
 

@@ -279,15 +279,43 @@ class Distiller:
     # ------------------------------------------------------------------- run
 
     def _restore(self):
+        """Restores the newest readable checkpoint; False when there is none.
+
+        A checkpoint that cannot be read is skipped for the one before it (two
+        are kept). Metric lines logged after the restored step (or all of them
+        when no checkpoint was written yet) are dropped, as the run redoes them.
+        """
         if not (self.resume and self.shared_dir is not None):
             return False
         # Workers restore from the chief's checkpoints: theirs are temporary.
-        latest = tf.train.latest_checkpoint(str(self.shared_dir.checkpoints))
-        if latest is None:
-            return False
-        self.checkpoint.restore(latest).assert_consumed()
-        self.run_dir.truncate_metrics(int(self.step.numpy()))
-        return True
+        directory = str(self.shared_dir.checkpoints)
+        state = tf.train.get_checkpoint_state(directory)
+        candidates = list(reversed(state.all_model_checkpoint_paths)) if state else []
+        problems = []
+        for path in candidates:
+            try:
+                self.checkpoint.restore(path).assert_consumed()
+            # A damaged file raises OpError, or IndexError ("Read less bytes
+            # than requested"); a foreign one an AssertionError or ValueError.
+            except (
+                tf.errors.OpError,
+                AssertionError,
+                IndexError,
+                KeyError,
+                ValueError,
+            ) as error:
+                first = (str(error).strip().splitlines() or [""])[0][:200]
+                problems.append(f"{path}: {type(error).__name__}: {first}")
+                continue
+            self.run_dir.truncate_metrics(int(self.step.numpy()))
+            return True
+        if problems:
+            raise CheckpointError(
+                f"no readable checkpoint in {directory} ({problems[0]}); "
+                "start the run over with --force"
+            )
+        self.run_dir.truncate_metrics(0)
+        return False
 
     def _release_run_dir(self):
         """Unlocks the output directory; deletes a worker's temporary one."""
@@ -297,10 +325,51 @@ class Distiller:
         if not self.chief:
             remove_worker_directory(self.run_dir.path, self.shared_dir.path)
 
+    def _kept_checkpoint(self):
+        """Says which checkpoint is kept, for error messages."""
+        latest = self.manager.latest_checkpoint if self.manager else None
+        if latest is None:
+            return "no checkpoint had been saved yet"
+        return f"the last good checkpoint {latest} is kept"
+
+    def _check_state_is_finite(self, iteration, inner):
+        """Raises `NonFiniteLossError` if the images or network hold NaN / inf.
+
+        Checked before every checkpoint, so that a saved checkpoint is good.
+        """
+        for variable in (self.engine.images, *self.engine.model.weights):
+            value = tf.convert_to_tensor(variable)
+            if value.dtype.is_floating and not bool(
+                tf.reduce_all(tf.math.is_finite(value))
+            ):
+                name = getattr(variable, "path", None) or variable.name
+                raise NonFiniteLossError(
+                    f"{name} became NaN or infinite at iteration {iteration}, "
+                    f"inner step {inner}; {self._kept_checkpoint()}. Try a "
+                    f"smaller --lr-img (now {self.config.lr_img})"
+                )
+
     def save(self):
-        """Writes a checkpoint of the current step (no-op without `out_dir`)."""
-        if self.manager is not None:
-            self.manager.save(checkpoint_number=int(self.step.numpy()))
+        """Writes a checkpoint of the current step (no-op without `out_dir`).
+
+        Raises:
+            CheckpointError: the checkpoint could not be written (disk full,
+                permissions); the previous checkpoint is kept and the run stops,
+                to be continued with `--resume` once the problem is fixed.
+        """
+        if self.manager is None:
+            return
+        step = int(self.step.numpy())
+        try:
+            self.manager.save(checkpoint_number=step)
+        except (OSError, tf.errors.OpError) as error:
+            detail = (str(error).strip().splitlines() or [""])[0][:200]
+            raise CheckpointError(
+                f"could not save the checkpoint of step {step} in "
+                f"{self.run_dir.checkpoints} ({type(error).__name__}: {detail}); "
+                f"{self._kept_checkpoint()}; fix the problem and rerun the same "
+                "command with --resume"
+            ) from None
 
     def run(self):
         """Runs (or continues) the distillation to the last step and exports it.
@@ -352,9 +421,15 @@ class Distiller:
             network_loss = float(self.engine.update_network(key).numpy())
             values = [*losses.tolist(), network_loss]
             if not all(math.isfinite(v) for v in values):
+                names = ("loss", "matching loss", "CFC loss", "network loss")
+                name, value = next(
+                    (n, v)
+                    for n, v in zip(names, values, strict=False)
+                    if not math.isfinite(v)
+                )
                 raise NonFiniteLossError(
-                    f"loss became {values[0]} at iteration {iteration}, inner step "
-                    f"{inner}; the last good checkpoint is kept. Try a smaller "
+                    f"{name} became {value} at iteration {iteration}, inner step "
+                    f"{inner}; {self._kept_checkpoint()}. Try a smaller "
                     f"--lr-img (now {config.lr_img})"
                 )
             step += 1
@@ -378,19 +453,23 @@ class Distiller:
                 if hasattr(callback, "on_step"):
                     callback.on_step(step, self.total_steps, record)
             end_of_iteration = step % config.inner_steps == 0
-            if step % config.checkpoint_every == 0 or end_of_iteration:
+            # Read the flag once: a signal arriving between two reads would
+            # otherwise stop the run without the checkpoint its message names.
+            stopping = stop.signal_name is not None
+            if step % config.checkpoint_every == 0 or end_of_iteration or stopping:
+                self._check_state_is_finite(iteration, inner)
                 self.save()
-            if stop.signal_name:
-                self.save()
-                where = f" in {self.shared_dir.path}" if self.shared_dir else ""
-                resume = (
-                    f"; resume with --resume --out {self.shared_dir.path}"
+            if stopping:
+                where = (
+                    f"checkpoint saved in {self.shared_dir.path}; resume with "
+                    "--resume (the same command and settings)"
                     if self.shared_dir
-                    else ""
+                    else "nothing saved (no output directory)"
                 )
                 raise DistillationInterrupted(
                     f"stopped by {stop.signal_name} at step {step}/"
-                    f"{self.total_steps}, checkpoint saved{where}{resume}"
+                    f"{self.total_steps}; {where}",
+                    signal_number=stop.signal_number,
                 )
         return step
 

@@ -16,6 +16,7 @@ import fcntl
 import json
 import os
 import pathlib
+import shutil
 import tempfile
 
 from udd_keras.errors import RunDirectoryError
@@ -81,6 +82,10 @@ class RunDirectory:
             raise RunDirectoryError(
                 f"output path {self.path} is a file, not a directory"
             )
+        if resume and not self.path.exists():
+            raise RunDirectoryError(
+                f"nothing to resume in {self.path}: the directory does not exist"
+            )
         self.path.mkdir(parents=True, exist_ok=True)
         self.lock()
         if resume and not self.config.exists():
@@ -98,13 +103,18 @@ class RunDirectory:
             self._clear()
 
     def _clear(self):
-        for path in (self.config, self.metrics, self.tfrecord, self.png):
+        """Deletes a previous run's outputs, and temporary files a crash left."""
+        outputs = (self.config, self.metrics, self.tfrecord, self.png)
+        for path in outputs:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+            # `atomic_write_text` and the writers' temporary names: `.NAME.*`.
+            for leftover in self.path.glob(f".{path.name}.*"):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
+        # TensorFlow leaves `ckpt-N_temp/` folders when killed mid-save.
         if self.checkpoints.exists():
-            for child in sorted(self.checkpoints.iterdir()):
-                child.unlink()
-            self.checkpoints.rmdir()
+            shutil.rmtree(self.checkpoints)
 
     def lock(self):
         """Takes an exclusive, non-blocking lock on `DIR/.lock`."""

@@ -163,7 +163,8 @@ def make_train_step(
         ]
         optimizer.apply_gradients(zip(gradients, variables, strict=True))
         correct = tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels)
-        return loss, correct
+        # As int32: `strategy.gather` rejects bool tensors under MirroredStrategy.
+        return loss, tf.cast(correct, tf.int32)
 
     @tf.function(reduce_retracing=True)
     def step(images, labels, seed, global_batch_size):
@@ -171,7 +172,7 @@ def make_train_step(
             replica_step, args=(images, labels, seed, global_batch_size)
         )
         loss = strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
-        return loss, strategy.gather(correct, axis=0)
+        return loss, tf.cast(strategy.gather(correct, axis=0), tf.bool)
 
     return step
 
