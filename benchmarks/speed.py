@@ -24,10 +24,6 @@ while timing is recorded with every time). Process CPU time (all threads
 summed) is recorded too, and compared with the single-core FLOP limit: on a
 shared machine it is the steadier measure of the work a step costs.
 
-`--baseline` times the code as it was before the speed work, where that work
-is a drop-in change (instance norm through Keras' `GroupNormalization`), so
-the before/after comparison can be run back to back under the same load.
-
 Writes `benchmarks/results/speed-<tag>.json` and `.md`.
 
 Usage:
@@ -66,12 +62,6 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--peak-size", type=int, default=2048)
     parser.add_argument("--flops-per-cycle", type=int, default=32)
-    parser.add_argument(
-        "--baseline",
-        action="store_true",
-        help="Compute instance norm with keras.layers.GroupNormalization, as "
-        "before the speed work.",
-    )
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
     return parser.parse_args(argv)
@@ -250,15 +240,6 @@ def matmul_gflops(size, repeats=5):
     return 2 * size**3 / best / 1e9
 
 
-def use_group_normalization():
-    """Computes instance norm as before the speed work (`--baseline`)."""
-    import keras
-
-    from udd_keras.models.base import InstanceNormalization
-
-    InstanceNormalization.call = keras.layers.GroupNormalization.call
-
-
 def build_distiller(dataset, policy, seed):
     from udd_keras.distillation import DistillConfig, Distiller
 
@@ -411,12 +392,10 @@ def markdown(summary):
         "",
         f"Run {summary['finished']}; `python benchmarks/speed.py --tag "
         f"{summary['tag']} --repeats {summary['repeats']} --warmup "
-        f"{summary['warmup']}"
-        + (" --baseline" if summary["baseline"] else "")
-        + f"`. Median of {summary['repeats']} calls after {summary['warmup']} "
-        "warm-up calls; `first` is the first call (tracing included); CPU is "
-        "process CPU time, all threads summed; load is the 1-minute load average "
-        "while timing.",
+        f"{summary['warmup']}`. Median of {summary['repeats']} calls after "
+        f"{summary['warmup']} warm-up calls; `first` is the first call "
+        "(tracing included); CPU is process CPU time, all threads summed; load "
+        "is the 1-minute load average while timing.",
         "",
         "| step | median (ms) | min (ms) | CPU median (ms) | first call (ms) | load |",
         "|---|---|---|---|---|---|",
@@ -490,11 +469,8 @@ def main(argv=None):
 
     dataset = load_dataset("fashion_mnist", data_dir=args.data_dir, seed=args.seed)
     summary = {"tag": args.tag, **environment()}
-    if args.baseline:
-        use_group_normalization()
     clock = cpu_clock_ghz()
     cores = os.cpu_count()
-    summary["baseline"] = args.baseline
     summary["clock_ghz"] = clock
     summary["flops_per_cycle"] = args.flops_per_cycle
     summary["core_peak_gflops"] = clock * args.flops_per_cycle

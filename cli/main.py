@@ -121,7 +121,8 @@ def main(argv=None):
     try:
         cli.main(args=argv, prog_name="udd-keras", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+        # Click turns Ctrl-C inside a command into Abort (after a newline).
+        click.echo("Interrupted.", err=True)
         sys.exit(130)
     except click.UsageError as error:
         hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""

@@ -16,6 +16,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -205,16 +206,20 @@ def runs(tmp_path_factory):
         assert not pending, f"signals not sent in time: {pending}"
         for run in runs.values():
             run.collect(deadline)
+        fixture["seconds"] = [time.time() - deadline + PHASE_TIMEOUT]
+        # What each stopped run left, before `--resume` touches it.
+        fixture["snapshots"] = {
+            name: shutil.copytree(run.out, base / "snapshots" / name)
+            for name, run in runs.items()
+        }
         deadline = time.time() + PHASE_TIMEOUT
         resumed = ["SIGINT", "SIGTERM", "SIGKILL", "save-fails"]
-        fixture["before_resume"] = {
-            name: tf.train.latest_checkpoint(str(runs[name].out / "checkpoints"))
-            for name in resumed
-        }
         for name in resumed:
             runs[name].start(resume=True)
         for name in resumed:
             runs[name].collect(deadline)
+        fixture["seconds"].append(time.time() - deadline + PHASE_TIMEOUT)
+        print(f"subprocess phases took {fixture['seconds']} s")
         yield fixture
     finally:
         for run in runs.values():
@@ -232,6 +237,10 @@ def _error_line(stderr):
 
 def _checkpoint_step(path):
     return int(path.rsplit("-", 1)[1])
+
+
+def _latest_checkpoint(out):
+    return tf.train.latest_checkpoint(str(out / "checkpoints"))
 
 
 def _assert_no_half_written_outputs(out):
@@ -313,21 +322,23 @@ def test_a_signal_saves_a_checkpoint_and_says_how_to_resume(runs, name, exit_cod
     target, _ = runs["targets"][name]
     assert target <= stopped_at < TOTAL_STEPS
     # The checkpoint is the step the message names; no final outputs yet.
-    latest = runs["before_resume"][name]
-    assert _checkpoint_step(latest) == stopped_at
-    assert not (run.out / "synthetic.tfrecord").exists()
-    assert not (run.out / "synthetic.png").exists()
-    _assert_no_half_written_outputs(run.out)
+    left = runs["snapshots"][name]
+    assert _checkpoint_step(_latest_checkpoint(left)) == stopped_at
+    assert not (left / "synthetic.tfrecord").exists()
+    assert not (left / "synthetic.png").exists()
+    _assert_no_half_written_outputs(left)
 
 
-def test_sigkill_resumes_from_the_last_complete_checkpoint(runs):
+def test_sigkill_leaves_only_complete_files(runs):
     run = runs["runs"]["SIGKILL"]
     returncode, _, _ = run.results[0]
     assert returncode == -signal.SIGKILL
-    latest = runs["before_resume"]["SIGKILL"]
-    step = _checkpoint_step(latest)
+    left = runs["snapshots"]["SIGKILL"]
+    _assert_no_half_written_outputs(left)
+    step = _checkpoint_step(_latest_checkpoint(left))
     assert step % 3 == 0 or step % INNER_STEPS == 0  # --checkpoint-every 3
-    assert _checkpoint_step(latest) <= runs["signalled_after"]["SIGKILL"]
+    assert step <= runs["signalled_after"]["SIGKILL"]
+    assert not (left / "synthetic.tfrecord").exists()
 
 
 @pytest.mark.parametrize("name", ["SIGINT", "SIGTERM", "SIGKILL", "save-fails"])
@@ -350,8 +361,10 @@ def test_a_failed_checkpoint_save_stops_and_keeps_the_last_good_one(runs):
     assert f"could not save the checkpoint of step {failed}" in line
     assert "No space left on device" in line
     assert f"ckpt-{failed - 1} is kept" in line and "--resume" in line
-    assert _checkpoint_step(runs["before_resume"]["save-fails"]) == failed - 1
-    assert not (run.out / "synthetic.tfrecord").exists()
+    left = runs["snapshots"]["save-fails"]
+    assert _checkpoint_step(_latest_checkpoint(left)) == failed - 1
+    assert not (left / "synthetic.tfrecord").exists()
+    _assert_no_half_written_outputs(left)
 
 
 def test_a_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(runs):
@@ -364,7 +377,7 @@ def test_a_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(runs):
         f"network loss became nan at iteration {iteration}, inner step {inner}" in line
     )
     assert f"ckpt-{NAN_AT_STEP - 1} is kept" in line and "--lr-img" in line
-    latest = tf.train.latest_checkpoint(str(run.out / "checkpoints"))
+    latest = _latest_checkpoint(run.out)
     assert _checkpoint_step(latest) == NAN_AT_STEP - 1
     images = tf.train.load_checkpoint(latest).get_tensor(
         "images/.ATTRIBUTES/VARIABLE_VALUE"

@@ -3,7 +3,6 @@ seeded initialisers and the 28 px -> 32 px first-convolution padding."""
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from udd_keras.errors import UddError
 
@@ -48,62 +47,20 @@ def check_choice(value, allowed, what):
     return value
 
 
-@keras.saving.register_keras_serializable(package="udd_keras")
-class InstanceNormalization(keras.layers.GroupNormalization):
-    """`GroupNormalization` with one group per channel, computed directly.
-
-    The same layer, weights, config and result (forward and every order of
-    gradient, up to float rounding) as `GroupNormalization(groups=channels)` on
-    channels-last inputs, without its reshape into groups: the statistics are
-    `tf.nn.moments` over the spatial axes, as `GroupNormalization` computes
-    them, and the normalisation is one multiply-add. Fewer element-wise ops in
-    the forward, backward and double-backward passes, which make most of the
-    non-convolution time of a gradient-matching step.
-
-    Args:
-        channels: int, the number of channels (and groups).
-        epsilon: float added to the variance.
-        **kwargs: standard `GroupNormalization` arguments.
-
-    Example:
-    >>> norm = InstanceNormalization(channels=128)
-    >>> norm(feature_maps).shape    # (B, h, w, 128)
-    """
-
-    def __init__(self, channels=None, epsilon=NORM_EPSILON, **kwargs):
-        if channels is not None:
-            kwargs["groups"] = int(channels)
-        super().__init__(epsilon=epsilon, **kwargs)
-
-    def call(self, inputs):
-        if self.axis not in (-1, len(inputs.shape) - 1) or (
-            self.groups != inputs.shape[-1]
-        ):
-            return super().call(inputs)
-        spatial = list(range(1, len(inputs.shape) - 1))
-        mean, variance = tf.nn.moments(inputs, axes=spatial, keepdims=True)
-        scale = tf.math.rsqrt(variance + self.epsilon)
-        if self.scale:
-            scale = scale * tf.cast(self.gamma, inputs.dtype)
-        offset = -mean * scale
-        if self.center:
-            offset = offset + tf.cast(self.beta, inputs.dtype)
-        return inputs * scale + offset
-
-
 def normalization(kind, channels, name=None):
     """The normalisation layer of kind `"instance"`, `"batch"` or `"none"`.
 
     Instance norm is `GroupNormalization` with one group per channel, affine, as
-    in DC/DSA/IDC (`nn.GroupNorm(channels, channels, affine=True)`), computed by
-    `InstanceNormalization`.
+    in DC/DSA/IDC (`nn.GroupNorm(channels, channels, affine=True)`).
 
     Returns:
         A Keras layer, or None for `"none"`.
     """
     check_choice(kind, NORMS, "norm")
     if kind == "instance":
-        return InstanceNormalization(channels=channels, epsilon=NORM_EPSILON, name=name)
+        return keras.layers.GroupNormalization(
+            groups=channels, epsilon=NORM_EPSILON, name=name
+        )
     if kind == "batch":
         return keras.layers.BatchNormalization(
             momentum=BATCH_NORM_MOMENTUM, epsilon=NORM_EPSILON, name=name
