@@ -92,9 +92,8 @@ def machine():
 
 def write_init_set(dataset, path, seed):
     """Writes the distillation's starting images (init "real", `seed`) as a set."""
-    from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
-
     from udd_keras.distillation.initialization import initial_images
+    from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
 
     images, labels = initial_images(
         dataset.x_train,
@@ -162,6 +161,17 @@ def markdown(record):
             f"{100 * accuracy['accuracy_std']:.2f} ({runs}) | "
             f"{accuracy['training_images']} |"
         )
+    if {"init", "udd"} <= set(record["sets"]):
+        init, udd = record["sets"]["init"], record["sets"]["udd"]
+        mue_change = udd["mue"]["overall_mue"] - init["mue"]["overall_mue"]
+        accuracy_change = 100 * (
+            udd["evaluation"]["accuracy_mean"] - init["evaluation"]["accuracy_mean"]
+        )
+        lines += [
+            "",
+            f"UDD minus initialisation: mUE {mue_change:+.4f}, test accuracy "
+            f"{accuracy_change:+.2f} points.",
+        ]
     lines += [
         "",
         "Per-class mUE:",

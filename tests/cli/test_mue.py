@@ -4,11 +4,11 @@ import json
 
 import numpy as np
 import pytest
-from udd_keras.cli.main import main
-from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
 
+from udd_keras.cli.main import main
 from udd_keras.data import load_dataset
 from udd_keras.models import get_model
+from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
 
 FAST = ["--epochs", "1", "--width", "8"]
 

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
 
 from udd_keras.data import Normalization, load_dataset
 from udd_keras.errors import UddError
@@ -14,6 +13,7 @@ from udd_keras.metrics import (
 from udd_keras.metrics.measure import in_normalization, set_names
 from udd_keras.metrics.network import activation_maps
 from udd_keras.models import get_model
+from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
 
 FAST = {"epochs": 1, "width": 4}
 

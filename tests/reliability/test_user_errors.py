@@ -200,3 +200,35 @@ def test_model_weights_of_the_wrong_input_shape(
     keras.Model(inputs, outputs).save(weights)
     code, _, err = run_cli(["mue", digits_set, "--model-weights", weights])
     assert_one_line_error(code, err, "(16, 16, 3)")
+
+
+# --------------------------------------------------------------- .npz sources
+
+
+def _npz_files(directory):
+    import numpy as np
+
+    pickled = directory / "pickled.npz"
+    np.savez(
+        pickled,
+        x_train=np.array([object()], dtype=object),
+        y_train=np.zeros(1),
+        x_test=np.zeros((1, 8, 8, 1)),
+        y_test=np.zeros(1),
+    )
+    (directory / "not-a-zip.npz").write_bytes(b"PK\x03\x04 truncated zip")
+    (directory / "text.npz").write_text("hello")
+    return [pickled, directory / "not-a-zip.npz", directory / "text.npz"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="udd_keras/data/npz_source.py lets np.load errors (ValueError, "
+    "zipfile.BadZipFile) escape instead of raising DatasetFormatError",
+)
+def test_a_damaged_or_pickled_npz_dataset_is_a_clean_error(
+    run_cli, assert_one_line_error, tmp_path
+):
+    for path in _npz_files(tmp_path):
+        code, _, err = run_cli(["distill", path, "--out", tmp_path / "run", *TINY])
+        assert_one_line_error(code, err, str(path))

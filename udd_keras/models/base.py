@@ -5,6 +5,7 @@ import keras
 import numpy as np
 
 from udd_keras.errors import UddError
+from udd_keras.models.normalization import InstanceNormalization
 
 NORMS = ("instance", "batch", "none")
 # PyTorch's defaults, which the reference implementations (DC/DSA/IDC) use.
@@ -50,17 +51,16 @@ def check_choice(value, allowed, what):
 def normalization(kind, channels, name=None):
     """The normalisation layer of kind `"instance"`, `"batch"` or `"none"`.
 
-    Instance norm is `GroupNormalization` with one group per channel, affine, as
-    in DC/DSA/IDC (`nn.GroupNorm(channels, channels, affine=True)`).
+    Instance norm is per image and channel, affine, as in DC/DSA/IDC
+    (`nn.GroupNorm(channels, channels, affine=True)`), with exact higher-order
+    gradients (`normalization.InstanceNormalization`).
 
     Returns:
         A Keras layer, or None for `"none"`.
     """
     check_choice(kind, NORMS, "norm")
     if kind == "instance":
-        return keras.layers.GroupNormalization(
-            groups=channels, epsilon=NORM_EPSILON, name=name
-        )
+        return InstanceNormalization(epsilon=NORM_EPSILON, name=name)
     if kind == "batch":
         return keras.layers.BatchNormalization(
             momentum=BATCH_NORM_MOMENTUM, epsilon=NORM_EPSILON, name=name
