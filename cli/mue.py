@@ -1,11 +1,10 @@
 """`udd-keras mue`: the utilization (mUE) of sets, with tables and figures."""
 
-import json
-import os
 import pathlib
-import tempfile
 
 import click
+
+from udd_keras.files import atomic_write_json
 
 # The stds of the Fig. 8 curve: from a near-spike to wider than the range.
 UE_CURVE_STDS = (0.005, 2.0, 40)
@@ -66,14 +65,7 @@ def report_dict(results, settings):
 
 def write_json(path, data):
     """Writes `data` as indented JSON, atomically."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(handle, "w") as stream:
-        json.dump(data, stream, indent=2)
-        stream.write("\n")
-    os.replace(temporary, path)
-    return path
+    return atomic_write_json(path, data)
 
 
 def write_figures(out_dir, results, intervals):

@@ -1,16 +1,14 @@
 """Writes a synthetic set to a TFRecord file, atomically."""
 
-import contextlib
 import dataclasses
 import json
-import os
 import pathlib
-import tempfile
 
 import numpy as np
 import tensorflow as tf
 
 from udd_keras.errors import TFRecordFormatError
+from udd_keras.files import atomic_path
 from udd_keras.tfrecords.schema import (
     BOXES_KEY,
     IMAGE_KEY,
@@ -224,26 +222,14 @@ def write_synthetic_set(path, images, labels, metadata, boxes=None):
     )
     header = header_example(metadata)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temp_name = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    os.close(descriptor)
-    try:
-        with tf.io.TFRecordWriter(temp_name) as writer:
-            writer.write(header)
-            for index in range(len(images)):
-                writer.write(
-                    image_example(
-                        images[index],
-                        labels[index],
-                        None if boxes is None else boxes[index],
-                    )
+    with atomic_path(path) as temporary, tf.io.TFRecordWriter(str(temporary)) as writer:
+        writer.write(header)
+        for index in range(len(images)):
+            writer.write(
+                image_example(
+                    images[index],
+                    labels[index],
+                    None if boxes is None else boxes[index],
                 )
-        os.chmod(temp_name, 0o644)
-        os.replace(temp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(temp_name)
-        raise
+            )
     return path

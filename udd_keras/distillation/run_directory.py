@@ -17,9 +17,9 @@ import json
 import os
 import pathlib
 import shutil
-import tempfile
 
 from udd_keras.errors import RunDirectoryError
+from udd_keras.files import atomic_write_text
 
 CONFIG_NAME = "config.json"
 METRICS_NAME = "metrics.jsonl"
@@ -27,22 +27,6 @@ CHECKPOINT_DIR = "checkpoints"
 TFRECORD_NAME = "synthetic.tfrecord"
 PNG_NAME = "synthetic.png"
 LOCK_NAME = ".lock"
-
-
-def atomic_write_text(path, text):
-    """Writes `text` to `path` through a temporary file and `os.replace`."""
-    path = pathlib.Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    return path
 
 
 class RunDirectory:

@@ -1,14 +1,11 @@
 """Results of an evaluation: per-model accuracies, their summary and JSON form."""
 
-import json
-import os
-import pathlib
-import tempfile
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from udd_keras.evaluation.run import EvalRun
+from udd_keras.files import atomic_write_json
 
 
 @dataclass
@@ -126,19 +123,4 @@ class EvaluationReport:
 
 def write_json_atomic(path, data):
     """Writes JSON under a temporary name beside `path`, then renames it."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    try:
-        os.chmod(temp, 0o644)  # mkstemp creates 0600; a report is for sharing
-        with os.fdopen(handle, "w") as file:
-            json.dump(data, file, indent=2)
-            file.write("\n")
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
-    return path
+    return atomic_write_json(path, data)

@@ -1,11 +1,11 @@
 """Writing matplotlib figures to PNG files atomically, with the Agg backend."""
 
-import os
 import pathlib
-import uuid
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from udd_keras.files import atomic_path
 
 DPI = 100
 
@@ -39,14 +39,6 @@ def save_png(figure, path):
     Returns:
         `pathlib.Path` of the written file.
     """
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "xb") as file:
-            figure.savefig(file, format="png", dpi=DPI)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_path(path) as temporary, open(temporary, "wb") as file:
+        figure.savefig(file, format="png", dpi=DPI)
+    return pathlib.Path(path)
