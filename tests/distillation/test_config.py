@@ -45,6 +45,8 @@ def test_explicit_values_win_over_method_defaults():
         ({"ipc": 0}, "ipc must be a positive integer, got 0"),
         ({"policy": "best"}, "policy must be one of"),
         ({"alpha": 2.0}, r"alpha must be in \[0, 1\], got 2.0"),
+        ({"lr_img": float("inf")}, "lr_img must be a positive number, got inf"),
+        ({"cfc_weight": float("nan")}, "cfc_weight must be a number >= 0, got nan"),
     ],
 )
 def test_bad_settings_name_value_and_allowed(kwargs, message):

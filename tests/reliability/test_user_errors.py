@@ -221,11 +221,6 @@ def _npz_files(directory):
     return [pickled, directory / "not-a-zip.npz", directory / "text.npz"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="udd_keras/data/npz_source.py lets np.load errors (ValueError, "
-    "zipfile.BadZipFile) escape instead of raising DatasetFormatError",
-)
 def test_a_damaged_or_pickled_npz_dataset_is_a_clean_error(
     run_cli, assert_one_line_error, tmp_path
 ):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import zipfile
 
 import numpy as np
 
@@ -33,15 +34,7 @@ def load_npz_source(path) -> ImageDataset:
     dtype('float32')
     """
     path = pathlib.Path(path)
-    with np.load(path, allow_pickle=False) as file:
-        missing = [key for key in NPZ_KEYS if key not in file.files]
-        if missing:
-            raise DatasetFormatError(
-                f"{path} lacks {', '.join(missing)}; an .npz dataset needs "
-                f"{', '.join(NPZ_KEYS)} (found: {', '.join(file.files) or 'nothing'})."
-            )
-        arrays = {key: file[key] for key in NPZ_KEYS}
-        class_names = file["class_names"] if "class_names" in file.files else None
+    arrays, class_names = _read_arrays(path)
     x_train = _images_to_unit_range(arrays["x_train"], "x_train", path)
     x_test = _images_to_unit_range(arrays["x_test"], "x_test", path)
     if x_train.shape[1:] != x_test.shape[1:]:
@@ -64,6 +57,32 @@ def load_npz_source(path) -> ImageDataset:
     return make_dataset(
         str(path), (x_train, y_train), (x_test, y_test), class_names=class_names
     )
+
+
+def _read_arrays(path):
+    """The four arrays and optional class names; `DatasetFormatError` otherwise.
+
+    Pickled object arrays are refused (`allow_pickle=False`): nothing in a user
+    file is ever executed.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as file:
+            missing = [key for key in NPZ_KEYS if key not in file.files]
+            if missing:
+                found = ", ".join(file.files) or "nothing"
+                raise DatasetFormatError(
+                    f"{path} lacks {', '.join(missing)}; an .npz dataset needs "
+                    f"{', '.join(NPZ_KEYS)} (found: {found})."
+                )
+            arrays = {key: file[key] for key in NPZ_KEYS}
+            names = file["class_names"] if "class_names" in file.files else None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DatasetFormatError(
+            f"{path} is not a readable .npz of plain arrays ({reason}); save it "
+            f"with numpy.savez holding {', '.join(NPZ_KEYS)}."
+        ) from None
+    return arrays, names
 
 
 def _images_to_unit_range(images: np.ndarray, key: str, path) -> np.ndarray:

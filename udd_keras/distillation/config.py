@@ -25,6 +25,7 @@ stores.
 
 import dataclasses
 import json
+import math
 
 from udd_keras.errors import UddError
 from udd_keras.losses import MATCHED_PARAMETERS, METRICS
@@ -219,8 +220,13 @@ class DistillConfig:
             if not isinstance(value, int) or value < 1:
                 raise UddError(f"{name} must be a positive integer, got {value!r}")
         for name in ("lr_img", "tau"):
-            if not getattr(self, name) > 0:
-                raise UddError(f"{name} must be positive, got {getattr(self, name)!r}")
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise UddError(f"{name} must be a positive number, got {value!r}")
+        for name in ("cfc_weight", "jitter_amount"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise UddError(f"{name} must be a number >= 0, got {value!r}")
         if not 0.0 <= self.alpha <= 1.0:
             raise UddError(f"alpha must be in [0, 1], got {self.alpha!r}")
 

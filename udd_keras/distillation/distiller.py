@@ -146,6 +146,13 @@ class Distiller:
         data_dir=None,
         callbacks=(),
     ):
+        # Settings and data are checked before the output directory is touched,
+        # so a typo never leaves an empty run directory behind.
+        resolved = config.resolve()
+        if dataset is None:
+            from udd_keras.data import load_dataset
+
+            dataset = load_dataset(resolved.dataset, data_dir=data_dir)
         self.strategy = strategy or tf.distribute.get_strategy()
         self.chief = is_chief(self.strategy)
         # `out_dir` holds the run (the chief's outputs); `run_dir` is where this
@@ -162,10 +169,6 @@ class Distiller:
             if resume and self.run_dir is not None:
                 config = self._check_resume_config(config)
             self.config = config.resolve()
-            if dataset is None:
-                from udd_keras.data import load_dataset
-
-                dataset = load_dataset(self.config.dataset, data_dir=data_dir)
             self._check_dataset(dataset)
         except BaseException:
             self._release_run_dir()
