@@ -98,11 +98,28 @@ def distill_set(dataset, name, settings, args, seed, workdir):
         result = distiller.snapshot()  # no step taken: the initial images
         export(result, dataset, out / "synthetic.tfrecord")
         return out / "synthetic.tfrecord", 0.0, []
-    distiller = Distiller(config, dataset=dataset, out_dir=out)
+    distiller = Distiller(
+        config, dataset=dataset, out_dir=out, callbacks=[_PrintEvery(inner)]
+    )
     result = distiller.run()
     seconds = time.perf_counter() - start
     losses = [m["matching_loss"] for m in result.metrics]
     return out / "synthetic.tfrecord", seconds, losses
+
+
+class _PrintEvery:
+    """Prints one progress line per outer iteration (for logs, not terminals)."""
+
+    def __init__(self, every):
+        self.every = every
+
+    def on_step(self, step, total, record):
+        if step % self.every == 0:
+            print(
+                f"  step {step}/{total} matching {record['matching_loss']:.4g} "
+                f"({record['seconds']:.2f} s/step)",
+                flush=True,
+            )
 
 
 def machine():

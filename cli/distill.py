@@ -26,6 +26,7 @@ _SETTINGS = {
     "iterations": "iterations",
     "inner_steps": "inner_steps",
     "lr_img": "lr_img",
+    "lr_scaling": "lr_scaling",
     "width": "width",
     "depth": "depth",
     "init": "init",
@@ -115,8 +116,13 @@ _SETTINGS = {
 @click.option(
     "--lr-img",
     type=float,
-    help="Image learning rate, [0, 1]-pixel units. "
+    help="Image learning rate, [0, 1]-pixel units, at IPC 10 and 32x32 px. "
     "[default: 1e-4 digit-like sets, 5e-3 otherwise]",
+)
+@click.option(
+    "--lr-scaling",
+    type=click.Choice(["idc", "none"]),
+    help="Scale --lr-img by ipc/10 x image area/32^2 (IDC) or not. [default: idc]",
 )
 @click.option("--width", type=click.IntRange(1), help="ConvNet width. [default: 128]")
 @click.option("--depth", type=click.IntRange(1), help="ConvNet depth. [default: 3]")

@@ -59,3 +59,13 @@ def test_dict_round_trip():
     assert DistillConfig.from_dict(config.to_dict()) == config
     with pytest.raises(UddError, match="unknown distillation settings: colour"):
         DistillConfig.from_dict({"dataset": "digits", "colour": 1})
+
+
+def test_image_learning_rate_follows_idc_scaling():
+    fashion = DistillConfig("fashion_mnist", ipc=1).resolve()
+    assert fashion.image_lr((28, 28, 1)) == pytest.approx(1e-4 * 0.1 * (28 / 32) ** 2)
+    cifar = DistillConfig("cifar10", ipc=50).resolve()
+    assert cifar.image_lr((32, 32, 3)) == pytest.approx(5e-3 * 5)
+    assert DistillConfig("mnist", ipc=10).resolve().image_lr((28, 28, 1)) == 1e-4
+    fixed = DistillConfig("cifar10", ipc=1, lr_scaling="none").resolve()
+    assert fixed.image_lr((32, 32, 3)) == 5e-3

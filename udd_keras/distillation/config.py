@@ -19,8 +19,9 @@ learning rate of 1e-4 for grayscale digit-like sets (mnist, fashion_mnist,
 digits) and `mse` with 5e-3 (the paper's 0.005) otherwise; the network is trained
 on 500 real images after each inner step (2000 for CIFAR) with DSA `color_crop`
 per image and CutMix (p = 0.5). The image learning rate is in [0, 1]-pixel units,
-as IDC's images are; the distiller converts it for the normalised images it
-stores.
+as IDC's images are (the distiller converts it for the normalised images it
+stores), given at IPC 10 and 32 x 32 px, and scaled to the run's IPC and image
+size by IDC's rule (`lr_scaling`): 7.7e-6 for FashionMNIST at IPC 1.
 """
 
 import dataclasses
@@ -34,6 +35,7 @@ from udd_keras.regions import NUM_REGIONS_ALLOWED
 
 METHODS = ("udd", "idc", "dc")
 INITIALIZATIONS = ("real", "mosaic", "noise")
+LR_SCALINGS = ("idc", "none")
 GRAYSCALE_DIGIT_SETS = ("mnist", "fashion_mnist", "digits")
 
 _METHOD_DEFAULTS = {
@@ -91,8 +93,13 @@ class DistillConfig:
         real_batch: int, real images per class per matching step.
         max_synthetic_batch: int, at most this many synthetic training images per
             class per step (a random subsample beyond).
-        lr_img: float, image learning rate for [0, 1] pixels (None: 1e-4 for
-            digit-like sets with `l1`, 5e-3 otherwise).
+        lr_img: float, image learning rate for [0, 1] pixels at the reference
+            setting, IPC 10 and 32 x 32 images (None: 1e-4 for digit-like sets
+            with `l1`, 5e-3 otherwise).
+        lr_scaling: `"idc"` scales `lr_img` by `ipc / 10 * (H * W) / 32**2`
+            (28**2 for mnist), IDC's rule: the matching loss averages over a
+            class's synthetic images, so each image's gradient shrinks as IPC
+            grows; `"none"` uses `lr_img` as is.
         momentum_img: float, image SGD momentum.
         lr_decay_at: fractions of `iterations` at which the image lr is multiplied
             by `lr_decay_factor` (paper: 1200, 1600, 1800 of 2000).
@@ -142,6 +149,7 @@ class DistillConfig:
     real_batch: int = 64
     max_synthetic_batch: int = 128
     lr_img: float | None = None
+    lr_scaling: str = "idc"
     momentum_img: float = 0.5
     lr_decay_at: tuple = (0.6, 0.8, 0.9)
     lr_decay_factor: float = 0.5
@@ -194,6 +202,7 @@ class DistillConfig:
         _check_choice("jitter function", self.jitter_function, JITTER_FUNCTIONS)
         _check_choice("initialisation", self.init, INITIALIZATIONS)
         _check_choice("network data", self.net_data, ("real", "synthetic"))
+        _check_choice("lr scaling", self.lr_scaling, LR_SCALINGS)
         _check_choice("number of regions", self.num_regions, NUM_REGIONS_ALLOWED)
         if self.policy not in ("uniform", "none") and not (
             1 <= self.num_selected <= self.num_regions
@@ -229,6 +238,20 @@ class DistillConfig:
                 raise UddError(f"{name} must be a number >= 0, got {value!r}")
         if not 0.0 <= self.alpha <= 1.0:
             raise UddError(f"alpha must be in [0, 1], got {self.alpha!r}")
+
+    def image_lr(self, image_shape):
+        """The image learning rate in use for images of `image_shape` (H, W, C).
+
+        Example:
+        >>> config = DistillConfig("fashion_mnist", ipc=1).resolve()
+        >>> f"{config.image_lr((28, 28, 1)):.3g}"
+        '7.66e-06'
+        """
+        if self.lr_scaling == "none":
+            return self.lr_img
+        side = 28 if str(self.dataset).lower() == "mnist" else 32
+        area = image_shape[0] * image_shape[1] / side**2
+        return self.lr_img * self.ipc / 10 * area
 
     @property
     def regions_per_image(self):

@@ -274,7 +274,8 @@ class Distiller:
         config = self.config
         milestones = [round(f * config.iterations) for f in config.lr_decay_at]
         decays = sum(iteration >= m for m in milestones if m > 0)
-        return config.lr_img * config.lr_decay_factor**decays
+        base = config.image_lr(self.dataset.image_shape)
+        return base * config.lr_decay_factor**decays
 
     def _network_seed(self, iteration):
         return self.config.seed * 100_003 + iteration
