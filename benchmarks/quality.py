@@ -41,8 +41,17 @@ METHODS = {
     "udd-jitter": ({"method": "udd", "policy": "jitter"}, "udd"),
     "udd-activation": ({"method": "udd", "policy": "activation"}, "udd"),
     "idc": ({"method": "idc"}, "idc"),
+    # UDD's regions and CFC on IDC's initialisation (factor**2 real images per
+    # synthetic image): separates the effect of the initialisation.
+    "udd-jitter-mosaic": (
+        {"method": "udd", "policy": "jitter", "init": "mosaic"},
+        "udd",
+    ),
     "init": (None, "random"),
 }
+
+
+DEFAULT_METHODS = ["udd-jitter", "udd-activation", "idc", "init"]
 
 
 def parse_args(argv=None):
