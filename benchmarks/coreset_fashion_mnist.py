@@ -18,10 +18,10 @@ import argparse
 import datetime
 import os
 import pathlib
-import platform
-import sys
 import tempfile
 import time
+
+from _environment import environment
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -46,30 +46,6 @@ def parse_args(argv=None):
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
     return parser.parse_args(argv)
-
-
-def environment():
-    import keras
-    import numpy as np
-    import tensorflow as tf
-
-    import udd_keras
-
-    return {
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(),
-            "gpus": len(tf.config.list_physical_devices("GPU")),
-        },
-        "versions": {
-            "python": sys.version.split()[0],
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "numpy": np.__version__,
-            "udd_keras": udd_keras.__version__,
-        },
-    }
 
 
 def write_coreset(dataset, ipc, seed, folder):

@@ -22,10 +22,10 @@ import datetime
 import json
 import os
 import pathlib
-import platform
 import statistics
-import sys
 import time
+
+from _environment import environment as shared_environment
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -55,28 +55,9 @@ def parse_args(argv=None):
 
 
 def environment():
-    import keras
-    import numpy as np
     import tensorflow as tf
 
-    import udd_keras
-
-    return {
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(),
-            "gpus": len(tf.config.list_physical_devices("GPU")),
-            "logical_cpus": len(tf.config.list_logical_devices("CPU")),
-        },
-        "versions": {
-            "python": sys.version.split()[0],
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "numpy": np.__version__,
-            "udd_keras": udd_keras.__version__,
-        },
-    }
+    return shared_environment(logical_cpus=len(tf.config.list_logical_devices("CPU")))
 
 
 def elapsed_ms(function):

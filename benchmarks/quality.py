@@ -14,7 +14,6 @@ import datetime
 import json
 import os
 import pathlib
-import platform
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
+from _environment import environment  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
@@ -132,27 +132,9 @@ class _PrintEvery:
 
 
 def machine():
-    import keras
-    import tensorflow as tf
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "gpus": len(tf.config.list_physical_devices("GPU")),
-        "python": sys.version.split()[0],
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-    }
+    """Machine facts and versions, flat, for the report."""
+    recorded = environment()
+    return {**recorded["machine"], **recorded["versions"]}
 
 
 def markdown(report):
@@ -183,7 +165,7 @@ def markdown(report):
         "Paper numbers are the full budget (2000 outer iterations x 100 inner steps "
         "on a GPU); `init` is the un-optimised initialisation (random real images) "
         "and is compared with the paper's random-coreset column.",
-        f"Machine: {report['machine']['platform']}, {report['machine']['cpu']}, "
+        f"Machine: {report['machine']['platform']}, {report['machine']['processor']}, "
         f"{report['machine']['cpu_count']} CPUs, {report['machine']['gpus']} GPUs.",
         f"Versions: python {report['machine']['python']}, tensorflow "
         f"{report['machine']['tensorflow']}, keras {report['machine']['keras']}, "

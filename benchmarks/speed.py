@@ -36,10 +36,10 @@ import datetime
 import json
 import os
 import pathlib
-import platform
 import statistics
-import sys
 import time
+
+from _environment import environment as shared_environment
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -78,42 +78,15 @@ def cpu_clock_ghz():
     return None
 
 
-def cpu_model():
-    """The CPU's model name from /proc/cpuinfo, else `platform.processor()`."""
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def environment():
-    import keras
-    import numpy as np
     import tensorflow as tf
 
-    import udd_keras
-
-    return {
-        "machine": {
-            "platform": platform.platform(),
-            "cpu_model": cpu_model(),
-            "cpu_count": os.cpu_count(),
-            "gpus": len(tf.config.list_physical_devices("GPU")),
-            "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-            "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
-            "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
-        },
-        "versions": {
-            "python": sys.version.split()[0],
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "numpy": np.__version__,
-            "udd_keras": udd_keras.__version__,
-        },
-    }
+    threading = tf.config.threading
+    return shared_environment(
+        intra_op_threads=threading.get_intra_op_parallelism_threads(),
+        inter_op_threads=threading.get_inter_op_parallelism_threads(),
+        onednn=os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
+    )
 
 
 def measure(function, repeats, warmup):
@@ -442,7 +415,7 @@ def markdown(summary):
         "Settings: "
         + ", ".join(f"{key} {value}" for key, value in summary["settings"].items())
         + f"; seed {summary['seed']}.",
-        f"Machine: {machine['platform']}, {machine['cpu_model']}, "
+        f"Machine: {machine['platform']}, {machine['processor']}, "
         f"{machine['cpu_count']} CPUs, {machine['gpus']} GPUs, TF threads intra "
         f"{machine['intra_op_threads']} / inter {machine['inter_op_threads']} "
         "(0 = TF's default, one per core), oneDNN "
