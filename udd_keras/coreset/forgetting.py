@@ -13,7 +13,7 @@ unforgettable examples are the redundant ones.
 
 import numpy as np
 
-from udd_keras.evaluation.training import build_classifier, train_classifier
+from udd_keras.coreset.network import train_on_real_data
 
 
 class ForgettingTracker:
@@ -67,21 +67,8 @@ def forgetting_scores(dataset, seed=0, epochs=3, width=128, batch_size=256, lr=0
         float array (N,) of forgetting events, `inf` for never-learned examples.
     """
     tracker = ForgettingTracker(len(dataset.x_train))
-    model = build_classifier(
-        "convnet3", dataset.image_shape, dataset.num_classes, width, seed
-    )
-    train_classifier(
-        model,
-        dataset.x_train,
-        dataset.y_train,
-        dataset.num_classes,
-        epochs=epochs,
-        lr=lr,
-        batch_size=batch_size,
-        dsa_strategy=None,
-        cutmix_probability=0.0,
-        seed=seed,
-        on_batch=tracker.update,
+    train_on_real_data(
+        dataset, epochs, width, batch_size, lr, seed, on_batch=tracker.update
     )
     return tracker.scores()
 

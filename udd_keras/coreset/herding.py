@@ -10,7 +10,7 @@ embeddings closest to `k * class_mean`, i.e. the nearest example to
 import numpy as np
 import tensorflow as tf
 
-from udd_keras.evaluation.training import build_classifier, train_classifier
+from udd_keras.coreset.network import train_on_real_data
 
 EMBED_BATCH_SIZE = 500
 
@@ -84,21 +84,7 @@ def herding_selection(
     Returns:
         int64 array (num_classes * ipc,) of training-set indices, class-major.
     """
-    model = build_classifier(
-        "convnet3", dataset.image_shape, dataset.num_classes, width, seed
-    )
-    train_classifier(
-        model,
-        dataset.x_train,
-        dataset.y_train,
-        dataset.num_classes,
-        epochs=epochs,
-        lr=lr,
-        batch_size=batch_size,
-        dsa_strategy=None,
-        cutmix_probability=0.0,
-        seed=seed,
-    )
+    model = train_on_real_data(dataset, epochs, width, batch_size, lr, seed)
     features = embed(model, dataset.x_train)
     selected = []
     for label in range(dataset.num_classes):
