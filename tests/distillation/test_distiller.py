@@ -11,7 +11,7 @@ from udd_keras.distillation import (
     Distiller,
     distill,
 )
-from udd_keras.errors import RunDirectoryError
+from udd_keras.errors import RunDirectoryError, UddError
 from udd_keras.tfrecords import as_tf_dataset, read_synthetic_set
 
 SMALL = dict(
@@ -146,3 +146,28 @@ def test_tensorboard_summaries_are_written(digits, tmp_path):
         for value in event.summary.value
     }
     assert {"distill/matching_loss", "distill/cfc_loss", "distill/loss"} <= tags
+
+
+def test_adam_moves_each_pixel_by_about_the_learning_rate(digits):
+    steps, lr = 3, 0.01
+    config = DistillConfig(
+        "digits",
+        ipc=1,
+        image_optimizer="adam",
+        lr_img=lr,
+        clip=False,
+        **{**SMALL, "iterations": 1, "inner_steps": steps},
+    )
+    distiller = Distiller(config, dataset=digits)
+    before = distiller.engine.images.numpy().copy()
+    result = distiller.run()
+    # Pixel units: normalised change times std; Adam's step is at most ~lr.
+    change = np.abs(result.images - before) * digits.normalization.std[0]
+    assert change.max() <= steps * lr * 1.01
+    assert change.max() >= 0.5 * lr
+    assert float(distiller.engine.image_updates.numpy()) == steps
+
+
+def test_unknown_image_optimizer_is_refused():
+    with pytest.raises(UddError, match="image optimizer must be one of sgd, adam"):
+        DistillConfig("digits", image_optimizer="rmsprop").resolve()

@@ -28,6 +28,7 @@ import dataclasses
 import json
 import math
 
+from udd_keras.distillation.initialization import SELECTIONS
 from udd_keras.errors import UddError
 from udd_keras.losses import MATCHED_PARAMETERS, METRICS
 from udd_keras.policies import JITTER_FUNCTIONS, POLICIES
@@ -36,6 +37,7 @@ from udd_keras.regions import NUM_REGIONS_ALLOWED
 METHODS = ("udd", "idc", "dc")
 INITIALIZATIONS = ("real", "mosaic", "noise")
 LR_SCALINGS = ("idc", "none")
+IMAGE_OPTIMIZERS = ("sgd", "adam")
 GRAYSCALE_DIGIT_SETS = ("mnist", "fashion_mnist", "digits")
 
 _METHOD_DEFAULTS = {
@@ -101,6 +103,9 @@ class DistillConfig:
             class's synthetic images, so each image's gradient shrinks as IPC
             grows; `"none"` uses `lr_img` as is.
         momentum_img: float, image SGD momentum.
+        image_optimizer: `"sgd"` (paper, IDC) or `"adam"`: with Adam, `lr_img`
+            is the step of a pixel in [0, 1] units (about), and `lr_scaling`
+            does not apply.
         lr_decay_at: fractions of `iterations` at which the image lr is multiplied
             by `lr_decay_factor` (paper: 1200, 1600, 1800 of 2000).
         lr_decay_factor: float.
@@ -116,6 +121,8 @@ class DistillConfig:
         width, depth: ConvNet size.
         init: `"real"` (random real images), `"mosaic"` (IDC: factor**2 real
             images downsampled into the tiles) or `"noise"`.
+        init_selection: `"random"` (paper) or `"kmeans"`: which real images
+            `init` starts from (the ones nearest k-means centres of their class).
         clip: bool, keep pixels inside the valid normalised range.
         seed: int.
         checkpoint_every: int, inner steps between checkpoints.
@@ -151,6 +158,7 @@ class DistillConfig:
     lr_img: float | None = None
     lr_scaling: str = "idc"
     momentum_img: float = 0.5
+    image_optimizer: str = "sgd"
     lr_decay_at: tuple = (0.6, 0.8, 0.9)
     lr_decay_factor: float = 0.5
     net_data: str | None = None
@@ -165,6 +173,7 @@ class DistillConfig:
     width: int = 128
     depth: int = 3
     init: str | None = None
+    init_selection: str = "random"
     clip: bool = True
     seed: int = 0
     checkpoint_every: int = 50
@@ -201,8 +210,10 @@ class DistillConfig:
         _check_choice("matched parameters", self.matched, MATCHED_PARAMETERS)
         _check_choice("jitter function", self.jitter_function, JITTER_FUNCTIONS)
         _check_choice("initialisation", self.init, INITIALIZATIONS)
+        _check_choice("initial image selection", self.init_selection, SELECTIONS)
         _check_choice("network data", self.net_data, ("real", "synthetic"))
         _check_choice("lr scaling", self.lr_scaling, LR_SCALINGS)
+        _check_choice("image optimizer", self.image_optimizer, IMAGE_OPTIMIZERS)
         _check_choice("number of regions", self.num_regions, NUM_REGIONS_ALLOWED)
         if self.policy not in ("uniform", "none") and not (
             1 <= self.num_selected <= self.num_regions
@@ -247,7 +258,7 @@ class DistillConfig:
         >>> f"{config.image_lr((28, 28, 1)):.3g}"
         '7.66e-06'
         """
-        if self.lr_scaling == "none":
+        if self.lr_scaling == "none" or self.image_optimizer == "adam":
             return self.lr_img
         side = 28 if str(self.dataset).lower() == "mnist" else 32
         area = image_shape[0] * image_shape[1] / side**2

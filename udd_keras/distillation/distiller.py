@@ -185,6 +185,7 @@ class Distiller:
             init=self.config.init,
             factor=self.config.factor,
             seed=self.config.seed,
+            selection=self.config.init_selection,
         )
         self.engine = DistillationEngine(
             self.config,
@@ -202,12 +203,17 @@ class Distiller:
             np.asarray(dataset.normalization.std, np.float32),
             (dataset.image_shape[-1],),
         )
-        self.lr_scale = (1.0 / std**2).astype(np.float32)
+        # Adam's step does not scale with the gradient: a pixel step of lr is a
+        # normalised step of lr / std.
+        power = 1 if self.config.image_optimizer == "adam" else 2
+        self.lr_scale = (1.0 / std**power).astype(np.float32)
         self.step = tf.Variable(0, dtype=tf.int64, name="step")
         self.checkpoint = tf.train.Checkpoint(
             step=self.step,
             images=self.engine.images,
             image_velocity=self.engine.image_velocity,
+            image_second_moment=self.engine.image_second_moment,
+            image_updates=self.engine.image_updates,
             image_lr=self.engine.image_lr,
             # The variables themselves: Keras 3 does not expose layers kept in
             # Python lists to TF's object-graph checkpointing.

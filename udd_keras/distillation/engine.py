@@ -137,9 +137,15 @@ class DistillationEngine(tf.Module):
                 self.image_shape, num_classes, config.width, config.depth
             )
             self.images = tf.Variable(initial_images, name="synthetic_images")
+            # SGD's velocity, or Adam's first moment.
             self.image_velocity = tf.Variable(
                 tf.zeros_like(initial_images), name="image_velocity"
             )
+            # Adam only: second moment and the number of updates so far.
+            self.image_second_moment = tf.Variable(
+                tf.zeros_like(initial_images), name="image_second_moment"
+            )
+            self.image_updates = tf.Variable(0.0, name="image_updates")
             # Per channel: the distiller scales the pixel-space rate by 1 / std**2.
             self.image_lr = tf.Variable(
                 tf.fill([self.image_shape[-1]], float(config.lr_img)), name="image_lr"
@@ -463,6 +469,39 @@ class DistillationEngine(tf.Module):
         extended.update(velocity, update_velocity, args=(gradient, variable))
         extended.update(variable, update_variable, args=(velocity,))
 
+    def _adam_step(self, gradient, clip=None, beta1=0.9, beta2=0.999, epsilon=1e-8):
+        """One Adam step on the images (bias-corrected, as `keras.optimizers.Adam`).
+
+        Each pixel moves by about `image_lr` (normalised units) per step, whatever
+        the scale of its gradient: the step size is set by the learning rate
+        alone, which is what a short budget needs.
+        """
+        extended = self.strategy.extended
+        extended.update(self.image_updates, lambda count: count.assign_add(1.0))
+
+        def update_moments(first, second, gradient):
+            first.assign(beta1 * first + (1.0 - beta1) * gradient)
+            return second.assign(beta2 * second + (1.0 - beta2) * tf.square(gradient))
+
+        def update_images(images, first, second, count):
+            first = first / (1.0 - tf.pow(beta1, count))
+            second = second / (1.0 - tf.pow(beta2, count))
+            value = images - self.image_lr * first / (tf.sqrt(second) + epsilon)
+            if clip is not None:
+                value = tf.clip_by_value(value, *clip)
+            return images.assign(value)
+
+        extended.update(
+            self.image_velocity,
+            update_moments,
+            args=(self.image_second_moment, gradient),
+        )
+        extended.update(
+            self.images,
+            update_images,
+            args=(self.image_velocity, self.image_second_moment, self.image_updates),
+        )
+
     def _first(self, value):
         """The value of the first local replica (all replicas hold the same)."""
         return self.strategy.experimental_local_results(value)[0]
@@ -484,14 +523,17 @@ class DistillationEngine(tf.Module):
         clip = None
         if self.config.clip and self.pixel_range is not None:
             clip = self.pixel_range
-        self._sgd_step(
-            self.images,
-            self.image_velocity,
-            gradient,
-            self.image_lr,
-            self.config.momentum_img,
-            clip=clip,
-        )
+        if self.config.image_optimizer == "adam":
+            self._adam_step(gradient, clip)
+        else:
+            self._sgd_step(
+                self.images,
+                self.image_velocity,
+                gradient,
+                self.image_lr,
+                self.config.momentum_img,
+                clip=clip,
+            )
         if self.config.cfc_weight:
             self.class_centers.assign(self._first(centers))
             self.centers_filled.assign(self._first(filled))

@@ -1,0 +1,183 @@
+"""benchmarks/budget_curve.py: `--set` parsing, budget stop, schedule end."""
+
+import importlib.util
+import json
+import pathlib
+import sys
+
+import pytest
+
+BENCHMARKS = pathlib.Path(__file__).resolve().parents[2] / "benchmarks"
+TINY = [
+    "--dataset",
+    "digits",
+    "--set",
+    "width=8",
+    "--set",
+    "real_batch=8",
+    "--set",
+    "net_images=50",
+    "--epochs",
+    "2",
+    "--repeats",
+    "1",
+    "--eval-width",
+    "8",
+]
+
+
+@pytest.fixture(scope="module")
+def budget_curve():
+    # The script imports its sibling `_environment`, as when run from benchmarks/.
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "budget_curve", BENCHMARKS / "budget_curve.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def test_set_values_are_json_or_text(budget_curve):
+    args = budget_curve.parse_args(
+        [
+            "--set",
+            "lr_img=1e-3",
+            "--set",
+            "init=mosaic",
+            "--set",
+            "lr_decay_at=[0.5,0.75]",
+            "--set",
+            "clip=false",
+            "--iterations",
+            "7",
+            "--set",
+            "iterations=3",
+        ]
+    )
+    assert args.overrides == {
+        "lr_img": 0.001,
+        "init": "mosaic",
+        "lr_decay_at": [0.5, 0.75],
+        "clip": False,
+        "iterations": 3,
+    }
+    config = budget_curve.build_config(args)
+    assert config.lr_img == 0.001
+    assert config.init == "mosaic"
+    assert config.lr_decay_at == (0.5, 0.75)
+    assert config.iterations == 7  # the explicit flag wins over --set
+    assert config.inner_steps == 100  # the config's default
+    assert (config.dataset, config.method, config.seed) == ("fashion_mnist", "udd", 0)
+
+
+@pytest.mark.parametrize(
+    "pair, message",
+    [
+        ("lr_img", "KEY=VALUE"),
+        ("learning_rate=1", "not a DistillConfig field"),
+        ("ipc=10", "use --ipc"),
+    ],
+)
+def test_bad_set_pairs_are_rejected(budget_curve, capsys, pair, message):
+    with pytest.raises(SystemExit):
+        budget_curve.parse_args(["--set", pair])
+    assert message in capsys.readouterr().err
+
+
+def _outputs(out, stem):
+    paths = [out / f"{stem}{suffix}" for suffix in (".json", ".md", ".png")]
+    for path in paths:
+        assert path.exists(), path
+    assert paths[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    return json.loads(paths[0].read_text()), paths[1].read_text()
+
+
+def test_budget_stops_the_run_and_keeps_a_final_point(budget_curve, tmp_path):
+    from udd_keras.distillation.run_directory import RunDirectory
+
+    out, workdir = tmp_path / "out", tmp_path / "work"
+    argv = [
+        *TINY,
+        "--iterations",
+        "100",
+        "--inner-steps",
+        "5",
+        "--minutes",
+        "0.05",
+        "--snapshots",
+        "0.01",
+        "1",
+        "--out",
+        str(out),
+        "--workdir",
+        str(workdir),
+        "--tag",
+        "tiny",
+    ]
+    budget_curve.main(argv)
+
+    report, text = _outputs(out, "budget-digits-ipc1-tiny-seed0")
+    points = report["points"]
+    assert report["stopped_by"] == "budget"
+    assert 0 < report["steps"] < report["planned_steps"] == 500
+    assert report["distill_seconds"] >= 3.0  # 0.05 min
+    assert [p["minutes"] for p in points] == [0.0, 0.01, 0.05]
+    assert points[0]["steps"] == 0 and points[0]["elapsed_seconds"] == 0.0
+    assert points[-1]["final"] == "budget"
+    assert points[-1]["steps"] == report["steps"] > 0
+    assert points[-1]["elapsed_seconds"] >= 3.0
+    for point in points:
+        assert 0.0 <= point["accuracy_mean"] <= 100.0
+        assert len(point["accuracies"]) == 1
+    assert len(report["matching_loss_curve"]) == report["steps"]
+    assert report["config"]["width"] == 8
+    assert report["split"] == "validation"
+    assert report["evaluation"]["seed"] == 1000
+    evaluation = report["evaluation"]
+    assert evaluation["test_images"] + evaluation["train_images"] == 1437
+    assert "stopped by the budget" in text
+    assert text.count("\n| ") == 1 + len(points)  # header and one row per point
+    # The run directory was released, and the snapshots are kept.
+    run_dir = RunDirectory(workdir / "run")
+    run_dir.lock()
+    run_dir.unlock()
+    assert (workdir / "snap-0min.tfrecord").exists()
+    assert (workdir / "snap-0.01min.tfrecord").exists()
+    assert (workdir / "snap-final.tfrecord").exists()
+
+
+def test_schedule_end_is_the_final_point(budget_curve, tmp_path):
+    out = tmp_path / "out"
+    budget_curve.main(
+        [
+            *TINY,
+            "--iterations",
+            "2",
+            "--inner-steps",
+            "2",
+            "--minutes",
+            "5",
+            "--split",
+            "test",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+        ]
+    )
+
+    report, _ = _outputs(out, "budget-digits-ipc1-paper-seed3")
+    points = report["points"]
+    assert report["stopped_by"] == "schedule"
+    assert report["steps"] == report["planned_steps"] == 4
+    assert [p["steps"] for p in points] == [0, 4]  # no 5-minute mark reached
+    assert points[-1]["final"] == "schedule"
+    assert 0 < points[-1]["minutes"] < 5
+    assert points[-1]["minutes"] == pytest.approx(points[-1]["elapsed_seconds"] / 60.0)
+    assert len(report["matching_loss_curve"]) == 4
+    assert report["evaluation"]["seed"] == 1003
+    assert report["evaluation"]["test_images"] == 360  # the real digits test set

@@ -1,0 +1,32 @@
+"""Named bundles of distillation settings.
+
+The defaults of `DistillConfig` are the paper's (preset `"paper"`). Other
+presets trade the paper's GPU-sized budget for accuracy per CPU-second; each one
+is a plain dict of `DistillConfig` fields, so a preset never hides a setting: a
+field given explicitly overrides the preset's value.
+"""
+
+from udd_keras.errors import UddError
+
+PRESETS = {
+    "paper": {},
+}
+
+
+def preset_settings(name, **overrides):
+    """The settings of preset `name`, updated with `overrides`.
+
+    Args:
+        name: a key of `PRESETS`.
+        **overrides: `DistillConfig` fields that win over the preset's.
+
+    Returns:
+        dict of `DistillConfig` fields.
+
+    Example:
+    >>> preset_settings("paper", ipc=10)
+    {'ipc': 10}
+    """
+    if name not in PRESETS:
+        raise UddError(f"preset must be one of {', '.join(PRESETS)}; got {name!r}")
+    return {**PRESETS[name], **overrides}
