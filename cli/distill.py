@@ -3,7 +3,9 @@
 import click
 from rich.console import Console
 
-from udd_keras.distillation.config import METHODS
+from udd_keras.distillation.config import IMAGE_OPTIMIZERS, METHODS
+from udd_keras.distillation.initialization import SELECTIONS
+from udd_keras.distillation.presets import PRESETS
 from udd_keras.distribute import STRATEGIES
 from udd_keras.losses import MATCHED_PARAMETERS, METRICS
 from udd_keras.policies import JITTER_FUNCTIONS, POLICIES
@@ -30,6 +32,8 @@ _SETTINGS = {
     "width": "width",
     "depth": "depth",
     "init": "init",
+    "init_selection": "init_selection",
+    "image_optimizer": "image_optimizer",
     "real_batch": "real_batch",
     "net_images": "net_images",
     "seed": "seed",
@@ -51,11 +55,15 @@ _SETTINGS = {
     help="Output directory (TFRecord, PNG, config, metrics, checkpoints).",
 )
 @click.option(
+    "--preset",
+    type=click.Choice(list(PRESETS)),
+    help="Named settings (see the README); options given explicitly win. "
+    "[default: the paper's settings]",
+)
+@click.option(
     "--method",
     type=click.Choice(METHODS),
-    default="udd",
-    show_default=True,
-    help="udd, idc (factor-2 tiles, no CFC) or dc.",
+    help="udd, idc (factor-2 tiles, no CFC) or dc. [default: udd]",
 )
 @click.option(
     "--policy",
@@ -130,6 +138,18 @@ _SETTINGS = {
     "--init", type=click.Choice(["real", "mosaic", "noise"]), help="Initial images."
 )
 @click.option(
+    "--init-selection",
+    type=click.Choice(SELECTIONS),
+    help="Which real images --init starts from: random, or the ones nearest "
+    "k-means centres of their class. [default: random]",
+)
+@click.option(
+    "--image-optimizer",
+    type=click.Choice(IMAGE_OPTIMIZERS),
+    help="Optimizer of the synthetic images; with adam, --lr-img is the step "
+    "of a [0, 1] pixel. [default: sgd]",
+)
+@click.option(
     "--real-batch",
     type=click.IntRange(1),
     help="Real images per class per step. [default: 64]",
@@ -182,6 +202,7 @@ def distill(
     data_dir,
     strategy_name,
     no_progress,
+    preset,
     **options,
 ):
     """Distil DATASET into --ipc synthetic images per class.
@@ -214,6 +235,7 @@ def distill(
         data_dir=data_dir,
         strategy=strategy,
         progress=not no_progress,
+        preset=preset,
         **settings,
     )
     last = result.metrics[-1] if result.metrics else {}

@@ -97,3 +97,32 @@ def test_distill_flags_reach_the_config(tmp_path):
     assert (config["cfc_weight"], config["tau"], config["alpha"]) == (0.5, 0.2, 0.9)
     assert (config["metric"], config["lr_img"], config["seed"]) == ("mse", 0.002, 7)
     assert read_synthetic_set(out / "synthetic.tfrecord").boxes.shape == (20, 3, 4)
+
+
+def test_preset_settings_reach_the_config_and_flags_win(tmp_path):
+    from udd_keras.distillation.presets import PRESETS
+
+    out = tmp_path / "run"
+    args = ["distill", "digits", "--preset", "cpu-hour", "--out", str(out)]
+    args += ["--iterations", "1", "--inner-steps", "1", "--width", "8"]
+    args += ["--net-images", "32", "--real-batch", "16", "--no-progress"]
+    args += ["--init-selection", "random"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "config.json").read_text())
+    explicit = {"iterations", "inner_steps", "width", "net_images", "real_batch"}
+    explicit.add("init_selection")
+    for key, value in PRESETS["cpu-hour"].items():
+        if key not in explicit:
+            expected = list(value) if isinstance(value, tuple) else value
+            assert config[key] == expected, key
+    assert (config["iterations"], config["width"]) == (1, 8)
+    assert config["init_selection"] == "random"
+
+
+def test_unknown_preset_is_a_usage_error(tmp_path):
+    args = ["distill", "digits", "--preset", "gpu-week", "--out", str(tmp_path / "r")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert "'gpu-week' is not one of 'paper', 'cpu-hour'" in result.output
+    assert not (tmp_path / "r").exists()

@@ -33,6 +33,7 @@ import tensorflow as tf
 from udd_keras.distillation.config import DistillConfig
 from udd_keras.distillation.engine import DistillationEngine, fold_in
 from udd_keras.distillation.initialization import initial_images
+from udd_keras.distillation.presets import preset_settings
 from udd_keras.distillation.run_directory import RunDirectory
 from udd_keras.distribute import is_chief, remove_worker_directory, worker_directory
 from udd_keras.errors import (
@@ -593,6 +594,7 @@ def distill(
     data_dir=None,
     callbacks=(),
     progress=False,
+    preset=None,
     **settings,
 ):
     """Distils `dataset` into `ipc` synthetic images per class.
@@ -605,6 +607,9 @@ def distill(
             checkpoints, or None to keep the result in memory.
         resume, force, logdir, strategy, data_dir, callbacks: see `Distiller`.
         progress: bool, show a rich progress bar.
+        preset: None (the paper's settings) or a name in
+            `udd_keras.distillation.presets.PRESETS`, e.g. `"cpu-hour"`;
+            `settings` given explicitly win over the preset's.
         **settings: any `DistillConfig` field, e.g. `method="idc"`,
             `iterations=10`.
 
@@ -618,6 +623,8 @@ def distill(
     """
     name = dataset if isinstance(dataset, str) else dataset.name
     loaded = None if isinstance(dataset, str) else dataset
+    if preset is not None:
+        settings = preset_settings(preset, **settings)
     config = DistillConfig(dataset=name, ipc=ipc, **settings)
     callbacks = list(callbacks)
     if progress:
