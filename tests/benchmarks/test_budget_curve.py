@@ -181,3 +181,17 @@ def test_schedule_end_is_the_final_point(budget_curve, tmp_path):
     assert len(report["matching_loss_curve"]) == 4
     assert report["evaluation"]["seed"] == 1003
     assert report["evaluation"]["test_images"] == 360  # the real digits test set
+
+
+def test_cpu_clock_and_final_only_evaluation(budget_curve, tmp_path):
+    out = tmp_path / "out"
+    args = [*TINY, "--iterations", "1", "--inner-steps", "2", "--minutes", "5"]
+    args += ["--clock", "cpu", "--eval-points", "final", "--tag", "cpu", "--out"]
+    budget_curve.main([*args, str(out)])
+
+    report, markdown = _outputs(out, "budget-digits-ipc1-cpu-seed0")
+    init, final = report["points"]
+    assert init["accuracy_mean"] is None and init["eval_seconds"] == 0.0
+    assert 0.0 <= final["accuracy_mean"] <= 100.0 and len(final["accuracies"]) == 1
+    assert final["clock"] == "cpu" and final["wall_seconds"] > 0
+    assert "not evaluated" in markdown
