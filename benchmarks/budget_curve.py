@@ -20,6 +20,7 @@ import datetime
 import json
 import os
 import pathlib
+import re
 import shlex
 import sys
 import tempfile
@@ -125,6 +126,14 @@ def parse_args(argv=None):
         help="which saved states are evaluated (evaluation dominates the cost of "
         "short runs)",
     )
+    parser.add_argument(
+        "--from-log",
+        type=pathlib.Path,
+        default=None,
+        help="do not distil: evaluate the snapshots a run stopped by hand left "
+        "in --workdir, with the steps and times its log printed (give the "
+        "run's own settings, so the report describes it)",
+    )
     parser.add_argument("--split", default="validation", choices=SPLITS)
     parser.add_argument("--seed", type=int, default=0, help="distillation seed")
     parser.add_argument("--epochs", type=int, default=300, help="evaluation epochs")
@@ -148,6 +157,8 @@ def parse_args(argv=None):
         args.overrides = parse_overrides(args.overrides)
     except ValueError as error:
         parser.error(str(error))
+    if args.from_log is not None and args.workdir is None:
+        parser.error("--from-log needs the run's --workdir")
     if args.minutes <= 0:
         parser.error(f"--minutes must be > 0, got {args.minutes}")
     if any(mark <= 0 for mark in args.snapshots):
@@ -342,6 +353,50 @@ def distill_with_budget(config, dataset, args, workdir):
     }
 
 
+_SNAPSHOT_LINE = re.compile(
+    r"^snapshot (?P<label>\S+): (?P<steps>\d+) steps after (?P<seconds>[\d.]+) s"
+)
+
+
+def points_from_log(log, workdir):
+    """The snapshots a stopped run printed and saved; as `distill_with_budget`.
+
+    A run stopped by hand (to free the machine) writes no report, but its log
+    has one line per snapshot and its workdir the snapshot files.
+    """
+    points = []
+    for line in pathlib.Path(log).read_text().splitlines():
+        match = _SNAPSHOT_LINE.match(line)
+        if not match:
+            continue
+        label, seconds = match["label"], float(match["seconds"])
+        path = pathlib.Path(workdir) / f"snap-{label}.tfrecord"
+        if not path.exists():
+            raise SystemExit(f"{log} names snapshot {path}, which does not exist")
+        minutes = float(label.removesuffix("min")) if label != "final" else None
+        points.append(
+            {
+                "minutes": seconds / 60.0 if minutes is None else minutes,
+                "elapsed_seconds": seconds,
+                "steps": int(match["steps"]),
+                "path": str(path),
+            }
+        )
+    if not points:
+        raise SystemExit(f"{log} has no snapshot lines")
+    points[-1]["final"] = "interrupted"
+    steps, seconds = points[-1]["steps"], points[-1]["elapsed_seconds"]
+    return {
+        "points": points,
+        "stopped_by": "interrupted",
+        "planned_steps": None,
+        "steps": steps,
+        "distill_seconds": seconds,
+        "snapshot_seconds": None,
+        "matching_loss": [],
+    }
+
+
 def evaluate_points(points, dataset, args):
     """Adds accuracy (percent) and evaluation seconds to every point.
 
@@ -486,7 +541,11 @@ def run(args, workdir):
         f"{config.inner_steps} steps planned",
         flush=True,
     )
-    distilled = distill_with_budget(config, dataset, args, workdir)
+    if args.from_log is not None:
+        distilled = points_from_log(args.from_log, workdir)
+        distilled["planned_steps"] = config.iterations * config.inner_steps
+    else:
+        distilled = distill_with_budget(config, dataset, args, workdir)
     points = evaluate_points(distilled["points"], dataset, args)
     for point in points:
         point.pop("path")
@@ -502,6 +561,7 @@ def run(args, workdir):
             **{k: v for k, v in vars(args).items() if k != "argv"},
             "out": str(args.out),
             "workdir": str(args.workdir) if args.workdir else None,
+            "from_log": str(args.from_log) if args.from_log else None,
         },
         "config": config.to_dict(),
         "split": args.split,

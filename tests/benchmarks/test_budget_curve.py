@@ -195,3 +195,26 @@ def test_cpu_clock_and_final_only_evaluation(budget_curve, tmp_path):
     assert 0.0 <= final["accuracy_mean"] <= 100.0 and len(final["accuracies"]) == 1
     assert final["clock"] == "cpu" and final["wall_seconds"] > 0
     assert "not evaluated" in markdown
+
+
+def test_a_stopped_run_is_evaluated_from_its_log(budget_curve, tmp_path, capsys):
+    workdir, out = tmp_path / "work", tmp_path / "out"
+    args = [*TINY, "--iterations", "1", "--inner-steps", "2", "--minutes", "5"]
+    budget_curve.main([*args, "--workdir", str(workdir), "--out", str(out)])
+    log = tmp_path / "run.log"
+    log.write_text(capsys.readouterr().out)
+
+    again = [*args, "--workdir", str(workdir), "--from-log", str(log)]
+    budget_curve.main([*again, "--tag", "again", "--out", str(out)])
+    first, _ = _outputs(out, "budget-digits-ipc1-paper-seed0")
+    report, _ = _outputs(out, "budget-digits-ipc1-again-seed0")
+    assert report["stopped_by"] == "interrupted"
+    assert [p["steps"] for p in report["points"]] == [0, 2]
+    final, original = report["points"][-1], first["points"][-1]
+    assert final["accuracy_mean"] == pytest.approx(original["accuracy_mean"])
+
+
+def test_from_log_needs_the_workdir(budget_curve, capsys):
+    with pytest.raises(SystemExit):
+        budget_curve.parse_args(["--from-log", "run.log"])
+    assert "--from-log needs the run's --workdir" in capsys.readouterr().err
