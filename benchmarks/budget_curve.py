@@ -85,7 +85,12 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="fashion_mnist")
     parser.add_argument("--ipc", type=int, default=1)
-    parser.add_argument("--method", default="udd", choices=("udd", "idc"))
+    parser.add_argument(
+        "--method",
+        default=None,
+        choices=("udd", "idc"),
+        help="default: the preset's method, else udd",
+    )
     parser.add_argument("--preset", default="paper", choices=list(PRESETS))
     parser.add_argument(
         "--set",
@@ -191,9 +196,9 @@ def build_config(args):
     from udd_keras.distillation.presets import preset_settings
 
     settings = preset_settings(args.preset, **args.overrides)
-    settings.update(
-        dataset=args.dataset, ipc=args.ipc, method=args.method, seed=args.seed
-    )
+    settings.update(dataset=args.dataset, ipc=args.ipc, seed=args.seed)
+    if args.method is not None:
+        settings["method"] = args.method
     if args.iterations is not None:
         settings["iterations"] = args.iterations
     if args.inner_steps is not None:
@@ -536,7 +541,7 @@ def run(args, workdir):
     dataset = load_split(args.dataset, args.split)
     config = build_config(args)
     print(
-        f"distilling {args.dataset} IPC {args.ipc} ({args.method}, preset "
+        f"distilling {args.dataset} IPC {args.ipc} ({config.method}, preset "
         f"{args.preset}) for at most {args.minutes:g} min, {config.iterations} x "
         f"{config.inner_steps} steps planned",
         flush=True,
@@ -554,7 +559,7 @@ def run(args, workdir):
         "stem": output_stem(args),
         "dataset": args.dataset,
         "ipc": args.ipc,
-        "method": args.method,
+        "method": config.method,
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "command": shlex.join(["python", "benchmarks/budget_curve.py", *args.argv]),
         "settings": {
