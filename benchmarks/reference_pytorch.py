@@ -44,14 +44,13 @@ import json
 import os
 import pathlib
 import platform
-import statistics
 import sys
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from _environment import cpu_model
+from _timing import measure
 from torch import nn
 
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -306,35 +305,6 @@ class ReferenceDistillation:
 
     def inner_step(self):
         return self.update_images(), self.update_network()
-
-
-def measure(function, repeats, warmup):
-    """Times `function()`; seconds of wall and process CPU time.
-
-    Returns:
-        dict with `first` (the first call), `median`, `min`, `cpu_median`,
-        `load_average` (1-minute load while timing), `runs`, `cpu_runs`.
-    """
-
-    def timed():
-        start, cpu = time.perf_counter(), time.process_time()
-        function()
-        return time.perf_counter() - start, time.process_time() - cpu
-
-    first = timed()[0]
-    for _ in range(max(0, warmup - 1)):
-        timed()
-    load = os.getloadavg()[0]
-    runs, cpu = zip(*[timed() for _ in range(max(1, repeats))], strict=True)
-    return {
-        "first": first,
-        "median": statistics.median(runs),
-        "min": min(runs),
-        "cpu_median": statistics.median(cpu),
-        "load_average": (load + os.getloadavg()[0]) / 2,
-        "runs": list(runs),
-        "cpu_runs": list(cpu),
-    }
 
 
 def matching_flops(distillation):

@@ -36,9 +36,9 @@ import datetime
 import json
 import os
 import pathlib
-import statistics
 import time
 
+import _timing as timing
 from _environment import environment as shared_environment
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -90,35 +90,13 @@ def environment():
 
 
 def measure(function, repeats, warmup):
-    """Times `function()` (its result is fetched to host); seconds.
-
-    Returns:
-        dict with `first` (the first call, tracing included), `median`, `min`,
-        `runs` (every timed call), `cpu_median` (process CPU seconds, all
-        threads) and `load_average` (the 1-minute load while timing).
-    """
+    """`_timing.measure` of `function()` with its TF results fetched to host."""
     import numpy as np
     import tensorflow as tf
 
-    def timed():
-        start, cpu = time.perf_counter(), time.process_time()
-        tf.nest.map_structure(np.asarray, function())
-        return time.perf_counter() - start, time.process_time() - cpu
-
-    first = timed()[0]
-    for _ in range(max(0, warmup - 1)):
-        timed()
-    load = os.getloadavg()[0]
-    runs, cpu = zip(*[timed() for _ in range(repeats)], strict=True)
-    return {
-        "first": first,
-        "median": statistics.median(runs),
-        "min": min(runs),
-        "cpu_median": statistics.median(cpu),
-        "load_average": (load + os.getloadavg()[0]) / 2,
-        "runs": list(runs),
-        "cpu_runs": list(cpu),
-    }
+    return timing.measure(
+        lambda: tf.nest.map_structure(np.asarray, function()), repeats, warmup
+    )
 
 
 def graph_flops(graph):
