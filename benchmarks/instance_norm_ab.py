@@ -1,4 +1,4 @@
-"""Benchmark: the folded instance norm against the previous one, in one process.
+"""Benchmark: the instance norm's backward pass, autodiff against closed form.
 
 Times the matching step of one class and the network update (ConvNet-3 width
 128, FashionMNIST, the settings of `benchmarks/speed.py`) with two versions of
@@ -6,13 +6,17 @@ Times the matching step of one class and the network update (ConvNet-3 width
 that a machine whose speed drifts between runs (a shared 2-core VM) cannot
 favour either:
 
-- `previous`: `(x - mean) * rsqrt(var + eps) * gamma + beta`, four full-size
-  passes after the statistics;
-- `folded` (current): one scale and one offset per image and channel,
-  `x * scale + (beta - mean * scale)`, two full-size passes.
+- `autodiff` (commit 8ac01fd): the folded formula
+  `x * scale + (beta - mean * scale)` differentiated by TensorFlow's autodiff,
+  which broadcasts the statistics' gradients back to full size (`Tile`,
+  `BroadcastTo`) and sums three full-size terms;
+- `closed-form` (current, `udd_keras.models.normalization.instance_norm`): the
+  same forward pass with a hand-written first derivative, one scale and offset
+  per image and channel applied to `dy` and `x`; higher derivatives by autodiff
+  of that backward pass.
 
-Both compute the same function (every derivative exact); the script also reports
-the largest difference of the two matching steps' image gradients.
+Both compute the same function with every derivative exact; the script also
+reports the largest difference of the two matching steps' image gradients.
 
 Writes `benchmarks/results/speed-instance-norm-ab.json` and `.md`.
 
@@ -34,15 +38,15 @@ from _environment import environment  # noqa: E402
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
 
-def previous_call(self, inputs, training=None):
-    """`InstanceNormalization.call` before the fold (commit 7ac6928)."""
+def autodiff_call(self, inputs, training=None):
+    """`InstanceNormalization.call` at commit 8ac01fd (autodiff backward)."""
     from keras import ops
 
     axes = tuple(range(1, len(inputs.shape) - 1))
     mean = ops.mean(inputs, axis=axes, keepdims=True)
-    centred = inputs - mean
-    variance = ops.mean(ops.square(centred), axis=axes, keepdims=True)
-    return centred * ops.rsqrt(variance + self.epsilon) * self.gamma + self.beta
+    variance = ops.mean(ops.square(inputs - mean), axis=axes, keepdims=True)
+    scale = ops.rsqrt(variance + self.epsilon) * self.gamma
+    return inputs * scale + (self.beta - mean * scale)
 
 
 def build_steps(dataset, call, seed):
@@ -87,14 +91,14 @@ def main(argv=None):
     from udd_keras.models.normalization import InstanceNormalization
 
     dataset = load_dataset("fashion_mnist", seed=args.seed)
-    folded_call = InstanceNormalization.call
+    current_call = InstanceNormalization.call
     steps = {
-        "previous": build_steps(dataset, previous_call, args.seed),
-        "folded": build_steps(dataset, folded_call, args.seed),
+        "autodiff": build_steps(dataset, autodiff_call, args.seed),
+        "closed-form": build_steps(dataset, current_call, args.seed),
     }
-    InstanceNormalization.call = folded_call
-    difference = float(np.abs(steps["previous"][2] - steps["folded"][2]).max())
-    scale = float(np.abs(steps["previous"][2]).max())
+    InstanceNormalization.call = current_call
+    difference = float(np.abs(steps["autodiff"][2] - steps["closed-form"][2]).max())
+    scale = float(np.abs(steps["autodiff"][2]).max())
     for version in steps.values():  # warm-up
         for function in version[:2]:
             tf.nest.map_structure(np.asarray, function())
@@ -122,17 +126,17 @@ def main(argv=None):
         "environment": environment(),
     }
     lines = [
-        "# Instance norm: previous against folded, interleaved in one process",
+        "# Instance norm backward: autodiff against closed form, interleaved",
         "",
         f"Run {report['date']}; `{report['command']}`. Median of {args.rounds} "
         "interleaved rounds (wall ms); 1-minute load average "
         f"{load[0]:.2f} -> {load[1]:.2f}.",
         "",
-        "| step | previous (ms) | folded (ms) | speed-up |",
+        "| step | autodiff (ms) | closed form (ms) | speed-up |",
         "|---|---|---|---|",
     ]
     for name, label in (("matching", "matching step"), ("network", "update_network")):
-        old, new = medians[f"previous/{name}"], medians[f"folded/{name}"]
+        old, new = medians[f"autodiff/{name}"], medians[f"closed-form/{name}"]
         lines.append(
             f"| {label} | {1000 * old:.1f} | {1000 * new:.1f} | {old / new:.2f}x |"
         )

@@ -9,10 +9,83 @@ on a small example; see tests/models/test_normalization.py). This layer computes
 variance as a plain mean of squared deviations, so every order is exact, and is
 otherwise the same as `GroupNormalization(groups=channels)`: per image and channel
 over H and W, biased variance, affine.
+
+The first derivative is written by hand (`instance_norm`): the backward pass of
+the plain formula broadcasts the mean's and the variance's gradients back to
+full size and sums three full-size terms, about twice the memory traffic of the
+closed form, and at 32 x 32 x 128 this layer, not the convolutions, is what
+limits a distillation step on a CPU. Higher derivatives differentiate that
+hand-written backward pass with ordinary autodiff, so they stay exact.
 """
 
 import keras
+import tensorflow as tf
 from keras import ops
+
+
+def instance_norm(inputs, gamma, beta, epsilon=1e-5):
+    """Instance normalisation with a closed-form first derivative.
+
+    `y = (x - mean) / sqrt(var + epsilon) * gamma + beta`, statistics per image
+    and channel over every axis between the first and the last.
+
+    Args:
+        inputs: float tensor (B, ..., C), e.g. (B, H, W, C).
+        gamma: float tensor (C,), the scale.
+        beta: float tensor (C,), the offset.
+        epsilon: float added to the (biased) variance.
+
+    Returns:
+        A tensor of the shape and dtype of `inputs`.
+
+    Example:
+    >>> import numpy as np
+    >>> x = np.random.rand(2, 8, 8, 4).astype("float32")
+    >>> y = instance_norm(x, np.ones(4, "float32"), np.zeros(4, "float32"))
+    >>> tuple(y.shape)
+    (2, 8, 8, 4)
+    """
+    inputs = tf.convert_to_tensor(inputs)
+    gamma = tf.convert_to_tensor(gamma, inputs.dtype)
+    beta = tf.convert_to_tensor(beta, inputs.dtype)
+    return _instance_norm(inputs, gamma, beta, float(epsilon))
+
+
+def _instance_norm(inputs, gamma, beta, epsilon):
+    axes = list(range(1, len(inputs.shape) - 1))
+
+    @tf.custom_gradient
+    def normalize(x, gamma, beta):
+        mean = tf.reduce_mean(x, axis=axes, keepdims=True)
+        # squared_difference differentiates both arguments (tf.nn.moments
+        # stops the mean's gradient, which loses a second-order term).
+        variance = tf.reduce_mean(
+            tf.math.squared_difference(x, mean), axis=axes, keepdims=True
+        )
+        inv_std = tf.math.rsqrt(variance + epsilon)
+        scale = inv_std * gamma
+        outputs = x * scale + (beta - mean * scale)
+
+        def backward(upstream):
+            # With xhat = (x - mean) * inv_std, per image and channel:
+            #   dx = scale * (dy - mean(dy) - xhat * mean(dy * xhat))
+            # which is one scale and one offset per image and channel applied
+            # to dy, plus one per image and channel applied to x.
+            mean_dy = tf.reduce_mean(upstream, axis=axes, keepdims=True)
+            mean_dy_x = tf.reduce_mean(upstream * x, axis=axes, keepdims=True)
+            mean_dy_xhat = (mean_dy_x - mean_dy * mean) * inv_std
+            x_coefficient = -scale * mean_dy_xhat * inv_std
+            offset = -scale * mean_dy - x_coefficient * mean
+            grad_inputs = upstream * scale + (x * x_coefficient + offset)
+            count = tf.cast(tf.reduce_prod(tf.shape(x)[1:-1]), x.dtype)
+            batch_axes = [0] + axes
+            grad_gamma = tf.reduce_sum(mean_dy_xhat, axis=batch_axes) * count
+            grad_beta = tf.reduce_sum(mean_dy, axis=batch_axes) * count
+            return grad_inputs, grad_gamma, grad_beta
+
+        return outputs, backward
+
+    return normalize(inputs, gamma, beta)
 
 
 @keras.saving.register_keras_serializable(package="udd_keras")
@@ -55,15 +128,12 @@ class InstanceNormalization(keras.layers.Layer):
         )
 
     def call(self, inputs, training=None):
-        axes = tuple(range(1, len(inputs.shape) - 1))
-        mean = ops.mean(inputs, axis=axes, keepdims=True)
-        variance = ops.mean(ops.square(inputs - mean), axis=axes, keepdims=True)
-        # Folded into one scale and one offset per image and channel: two
-        # full-size passes instead of four (the same function, so every
-        # derivative is still exact; this layer dominates ConvNet's memory
-        # traffic at 32 x 32).
-        scale = ops.rsqrt(variance + self.epsilon) * self.gamma
-        return inputs * scale + (self.beta - mean * scale)
+        return instance_norm(
+            inputs,
+            ops.convert_to_tensor(self.gamma),
+            ops.convert_to_tensor(self.beta),
+            self.epsilon,
+        )
 
     def compute_output_shape(self, input_shape):
         return input_shape
