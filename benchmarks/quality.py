@@ -7,6 +7,9 @@ the same seeds, and is evaluated with the same protocol, epochs and repeats. Wri
     python benchmarks/quality.py                       # FashionMNIST, IPC 1
     python benchmarks/quality.py --ipc 10 --budget 100
     python benchmarks/quality.py --dataset digits --budget 10 --epochs 20  # smoke
+    # every distilled method with the same extra settings (DistillConfig fields)
+    python benchmarks/quality.py --methods udd-jitter-mosaic idc \
+        --set image_optimizer=adam --set lr_img=0.01 --set init_selection=kmeans
 """
 
 import argparse
@@ -76,8 +79,23 @@ def parse_args(argv=None):
         "--methods", nargs="+", default=list(METHODS), choices=list(METHODS)
     )
     parser.add_argument("--width", type=int, default=128)
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a DistillConfig field applied to every distilled method (repeatable)",
+    )
     parser.add_argument("--tag", default="")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    from budget_curve import parse_overrides
+
+    try:
+        args.overrides = parse_overrides(args.overrides)
+    except ValueError as error:
+        parser.error(str(error))
+    return args
 
 
 def distill_set(dataset, name, settings, args, seed, workdir):
@@ -88,6 +106,7 @@ def distill_set(dataset, name, settings, args, seed, workdir):
         settings = {"method": "udd", "policy": "none", "include_original": True}
         iterations, inner = 1, 1
     else:
+        settings = {**settings, **args.overrides}
         inner = min(args.inner_steps, args.budget)
         iterations = max(1, args.budget // inner)
     config = DistillConfig(
@@ -137,6 +156,16 @@ def machine():
     return {**recorded["machine"], **recorded["versions"]}
 
 
+def _overrides_text(overrides):
+    if not overrides:
+        return "."
+    return (
+        "; every distilled method with "
+        + ", ".join(f"`{key}={value}`" for key, value in overrides.items())
+        + "."
+    )
+
+
 def markdown(report):
     paper = report["paper"]
     lines = [
@@ -147,7 +176,8 @@ def markdown(report):
         f"({report['settings']['inner_steps']} per outer iteration); evaluation "
         f"ConvNet-3, {report['settings']['epochs']} epochs x "
         f"{report['settings']['repeats']} repeats per set; distillation seeds "
-        f"{report['settings']['seeds']}.",
+        f"{report['settings']['seeds']}"
+        + _overrides_text(report["settings"].get("overrides")),
         "",
         "| method | accuracy (%) mean ± std | runs | distill (s) | evaluate (s) "
         "| paper (%) |",
@@ -204,7 +234,9 @@ def main(argv=None):
                 {
                     "method": name,
                     "paper_column": column,
-                    "settings": settings,
+                    "settings": settings
+                    if settings is None
+                    else {**settings, **args.overrides},
                     "accuracy_mean": float(np.mean(accuracies)),
                     "accuracy_std": float(np.std(accuracies)),
                     "accuracies": accuracies,

@@ -60,6 +60,12 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--policies", nargs="+", default=list(POLICIES))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--precision",
+        default="float32",
+        choices=("float32", "mixed_bfloat16"),
+        help="DistillConfig.precision of the distillation network.",
+    )
     parser.add_argument("--peak-size", type=int, default=2048)
     parser.add_argument("--flops-per-cycle", type=int, default=32)
     parser.add_argument("--data-dir", default=None)
@@ -191,10 +197,12 @@ def matmul_gflops(size, repeats=5):
     return 2 * size**3 / best / 1e9
 
 
-def build_distiller(dataset, policy, seed):
+def build_distiller(dataset, policy, seed, precision="float32"):
     from udd_keras.distillation import DistillConfig, Distiller
 
-    config = DistillConfig("fashion_mnist", ipc=1, method="udd", seed=seed)
+    config = DistillConfig(
+        "fashion_mnist", ipc=1, method="udd", seed=seed, precision=precision
+    )
     if policy is not None:
         config.policy = policy
     return Distiller(config, dataset=dataset)
@@ -233,7 +241,7 @@ def time_steps(dataset, args):
 
     from udd_keras.distillation.engine import fold_in
 
-    distiller = build_distiller(dataset, None, args.seed)
+    distiller = build_distiller(dataset, None, args.seed, args.precision)
     engine = distiller.engine
     engine.reset_network(args.seed)
     key = tf.constant([args.seed, 0], tf.int32)
@@ -289,6 +297,7 @@ def time_steps(dataset, args):
         "cfc_weight": config.cfc_weight,
         "matching_augmentation": config.matching_augmentation,
         "net_augmentation": config.net_augmentation,
+        "precision": config.precision,
     }
     return timings, flops, settings
 
@@ -301,7 +310,7 @@ def time_policies(dataset, args):
 
     rows = {}
     for policy in args.policies:
-        distiller = build_distiller(dataset, policy, args.seed)
+        distiller = build_distiller(dataset, policy, args.seed, args.precision)
         engine = distiller.engine
         engine.reset_network(args.seed)
         key = tf.constant([args.seed, 0], tf.int32)
@@ -343,7 +352,8 @@ def markdown(summary):
         "",
         f"Run {summary['finished']}; `python benchmarks/speed.py --tag "
         f"{summary['tag']} --repeats {summary['repeats']} --warmup "
-        f"{summary['warmup']}`. Median of {summary['repeats']} calls after "
+        f"{summary['warmup']}{_precision_flag(summary)}`. "
+        f"Median of {summary['repeats']} calls after "
         f"{summary['warmup']} warm-up calls; `first` is the first call "
         "(tracing included); CPU is process CPU time, all threads summed; load "
         "is the 1-minute load average while timing.",
@@ -376,6 +386,7 @@ def markdown(summary):
         f"faster): limit {ms(summary['matching_matmul_limit_s'])} ms wall, "
         f"achieved {matching['median'] / summary['matching_matmul_limit_s']:.2f}x "
         "that limit.",
+        *_precision_note(summary),
         *_reference_lines(summary, ms),
         "",
         *_before_after_lines(summary, ms),
@@ -407,6 +418,21 @@ def markdown(summary):
         "",
     ]
     return "\n".join(lines)
+
+
+def _precision_flag(summary):
+    precision = summary["settings"].get("precision", "float32")
+    return "" if precision == "float32" else f" --precision {precision}"
+
+
+def _precision_note(summary):
+    if summary["settings"].get("precision", "float32") == "float32":
+        return []
+    return [
+        "These limits are float32's: with bfloat16 convolutions (AVX512_BF16 "
+        "dot products) the same FLOPs can run at up to twice these rates, so "
+        "the ratios are not comparable with a float32 run's.",
+    ]
 
 
 def _reference_lines(summary, ms):

@@ -3,7 +3,7 @@
 import click
 from rich.console import Console
 
-from udd_keras.distillation.config import IMAGE_OPTIMIZERS, METHODS
+from udd_keras.distillation.config import IMAGE_OPTIMIZERS, METHODS, PRECISIONS
 from udd_keras.distillation.initialization import SELECTIONS
 from udd_keras.distillation.presets import PRESETS
 from udd_keras.distribute import STRATEGIES
@@ -34,6 +34,7 @@ _SETTINGS = {
     "init": "init",
     "init_selection": "init_selection",
     "image_optimizer": "image_optimizer",
+    "precision": "precision",
     "real_batch": "real_batch",
     "net_images": "net_images",
     "seed": "seed",
@@ -148,6 +149,13 @@ _SETTINGS = {
     type=click.Choice(IMAGE_OPTIMIZERS),
     help="Optimizer of the synthetic images; with adam, --lr-img is the step "
     "of a [0, 1] pixel. [default: sgd]",
+)
+@click.option(
+    "--precision",
+    type=click.Choice(PRECISIONS),
+    help="Arithmetic of the distillation network: float32 (exact), or "
+    "mixed_bfloat16 (bfloat16 convolutions, about 1.4x faster on CPUs with "
+    "AVX512_BF16 and on GPUs). [default: float32]",
 )
 @click.option(
     "--real-batch",

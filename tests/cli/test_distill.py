@@ -88,6 +88,8 @@ def test_distill_flags_reach_the_config(tmp_path):
             "0.002",
             "--seed",
             "7",
+            "--precision",
+            "mixed_bfloat16",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -96,6 +98,7 @@ def test_distill_flags_reach_the_config(tmp_path):
     assert (config["num_regions"], config["num_selected"]) == (8, 3)
     assert (config["cfc_weight"], config["tau"], config["alpha"]) == (0.5, 0.2, 0.9)
     assert (config["metric"], config["lr_img"], config["seed"]) == ("mse", 0.002, 7)
+    assert config["precision"] == "mixed_bfloat16"
     assert read_synthetic_set(out / "synthetic.tfrecord").boxes.shape == (20, 3, 4)
 
 

@@ -113,3 +113,16 @@ def test_save_and_load_keras_file(tmp_path):
     images = tf.random.normal((2, 8, 8, 1))
     assert isinstance(loaded, ConvNet)
     np.testing.assert_allclose(loaded(images), model(images), atol=1e-6)
+
+
+def test_mixed_bfloat16_policy_reaches_convolutions_not_norm_or_logits():
+    model = ConvNet((28, 28, 1), 10, width=8, seed=0, dtype="mixed_bfloat16")
+    exact = ConvNet((28, 28, 1), 10, width=8, seed=0)
+    images = np.random.default_rng(0).random((2, 28, 28, 1)).astype("float32")
+    maps, embedding = model.features(images)
+    assert [m.dtype for m in maps] == [tf.bfloat16] * 3
+    assert model(images).dtype == tf.float32
+    assert {v.dtype for v in model.weights} == {"float32"}
+    clone = ConvNet.from_config(model.get_config())
+    assert clone.convs[1].compute_dtype == "bfloat16"
+    np.testing.assert_allclose(model(images), exact(images), atol=0.05)

@@ -107,3 +107,15 @@ def test_layer_gradient_reaches_gamma_and_beta_variables():
     # d/dbeta sums the weights over B, H, W: 2 * 16 * (1, 2, 3).
     np.testing.assert_allclose(grad_beta, [32.0, 64.0, 96.0], rtol=1e-6)
     assert grad_gamma.shape == (3,)
+
+
+def test_mixed_precision_keeps_statistics_and_parameters_in_float32():
+    x = tf.constant(np.random.default_rng(4).normal(3.0, 2.0, size=(2, 6, 6, 4)))
+    x = tf.cast(x, tf.float32)
+    mixed = InstanceNormalization(dtype="mixed_bfloat16")
+    exact = InstanceNormalization()
+    out = mixed(tf.cast(x, tf.bfloat16))
+    assert out.dtype == tf.bfloat16
+    assert mixed.gamma.dtype == "float32" and mixed.beta.dtype == "float32"
+    # Only the input and output roundings of bfloat16 (8 bits of mantissa).
+    np.testing.assert_allclose(tf.cast(out, tf.float32), exact(x), atol=0.05)

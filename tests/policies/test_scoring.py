@@ -11,6 +11,7 @@ from udd_keras.policies import (
     select_lowest,
     window_masks,
 )
+from udd_keras.policies.scoring import activation_scores, gradient_scores
 from udd_keras.regions import candidate_boxes
 
 BOXES = candidate_boxes(16, 16, 4)  # TL, TR, BL, BR quadrants
@@ -104,3 +105,24 @@ def test_unknown_policy_and_jitter_errors():
         region_scores("entropy", forward, dead_corner_images(), [0, 0], masks, [0, 0])
     with pytest.raises(UddError, match="jitter function must be one of"):
         jitter_images(tf.zeros((1, 4, 4, 1)), "blur", 0.1, tf.constant([0, 0]))
+
+
+def test_gradient_and_activation_scores_accept_bfloat16_response_maps():
+    images = tf.random.stateless_uniform((2, 8, 8, 1), seed=(0, 1))
+    kernel = tf.random.stateless_normal((3, 3, 1, 4), seed=(0, 2))
+    dense = tf.random.stateless_normal((4, 3), seed=(0, 3))
+
+    def forward(x):
+        response = tf.nn.relu(tf.nn.conv2d(x, kernel, 1, "SAME"))
+        response = tf.cast(response, tf.bfloat16)
+        pooled = tf.reduce_mean(tf.cast(response, tf.float32), axis=[1, 2])
+        return response, pooled @ dense
+
+    masks = tf.ones((5, 8, 8)) / 64.0
+    labels = tf.constant([0, 2])
+    for scores in (
+        activation_scores(forward, images, masks),
+        gradient_scores(forward, images, labels, masks),
+    ):
+        assert scores.dtype == tf.float32 and scores.shape == (2, 5)
+        assert np.all(np.isfinite(scores.numpy()))

@@ -38,6 +38,7 @@ METHODS = ("udd", "idc", "dc")
 INITIALIZATIONS = ("real", "mosaic", "noise")
 LR_SCALINGS = ("idc", "none")
 IMAGE_OPTIMIZERS = ("sgd", "adam")
+PRECISIONS = ("float32", "mixed_bfloat16")
 GRAYSCALE_DIGIT_SETS = ("mnist", "fashion_mnist", "digits")
 
 _METHOD_DEFAULTS = {
@@ -119,6 +120,11 @@ class DistillConfig:
             `color_crop`, IDC's matching strategy without cutout, as CutMix
             is used).
         width, depth: ConvNet size.
+        precision: `"float32"` (exact) or `"mixed_bfloat16"`: the distillation
+            network's convolutions and pooling run in bfloat16 (instance norm,
+            losses, gradients of the pixels and every variable stay float32),
+            about 1.4x faster on CPUs with AVX512_BF16 and on GPUs, with
+            results that differ from float32 by bfloat16 rounding.
         init: `"real"` (random real images), `"mosaic"` (IDC: factor**2 real
             images downsampled into the tiles) or `"noise"`.
         init_selection: `"random"` (paper) or `"kmeans"`: which real images
@@ -172,6 +178,7 @@ class DistillConfig:
     net_augmentation: str | None = None
     width: int = 128
     depth: int = 3
+    precision: str = "float32"
     init: str | None = None
     init_selection: str = "random"
     clip: bool = True
@@ -214,6 +221,7 @@ class DistillConfig:
         _check_choice("network data", self.net_data, ("real", "synthetic"))
         _check_choice("lr scaling", self.lr_scaling, LR_SCALINGS)
         _check_choice("image optimizer", self.image_optimizer, IMAGE_OPTIMIZERS)
+        _check_choice("precision", self.precision, PRECISIONS)
         _check_choice("number of regions", self.num_regions, NUM_REGIONS_ALLOWED)
         if self.policy not in ("uniform", "none") and not (
             1 <= self.num_selected <= self.num_regions

@@ -134,7 +134,11 @@ class DistillationEngine(tf.Module):
         height, width = self.image_shape[:2]
         with self.strategy.scope():
             self.model = build_network(
-                self.image_shape, num_classes, config.width, config.depth
+                self.image_shape,
+                num_classes,
+                config.width,
+                config.depth,
+                dtype=config.precision,
             )
             self.images = tf.Variable(initial_images, name="synthetic_images")
             # SGD's velocity, or Adam's first moment.
@@ -197,9 +201,15 @@ class DistillationEngine(tf.Module):
         return (height, width)
 
     def _forward(self, images, training=False):
-        """`(response map (B, h, w, c), embedding (B, D), logits (B, K))`."""
+        """`(response map (B, h, w, c), embedding (B, D), logits (B, K))`.
+
+        The embedding and logits are float32; the response map has the
+        network's compute dtype (bfloat16 when `config.precision` is
+        `"mixed_bfloat16"`), so that gradients can be taken with respect to it.
+        """
         feature_maps, embedding = self.model.features(images, training=training)
         logits = self.model.classifier(embedding)
+        embedding = tf.cast(embedding, tf.float32)
         return feature_maps[self.config.response_layer], embedding, logits
 
     def reset_network(self, seed):

@@ -16,7 +16,7 @@ _WEIGHT_INITIALIZERS = (
 )
 
 
-def build_network(image_shape, num_classes, width=128, depth=3):
+def build_network(image_shape, num_classes, width=128, depth=3, dtype=None):
     """A built ConvNet for distillation.
 
     Args:
@@ -24,11 +24,15 @@ def build_network(image_shape, num_classes, width=128, depth=3):
         num_classes: int.
         width: int, channels per convolution.
         depth: int, convolution blocks.
+        dtype: a Keras dtype policy name, e.g. `"mixed_bfloat16"`, or None for
+            the global policy (float32 unless changed).
 
     Returns:
         A built `udd_keras.models.ConvNet`.
     """
-    return ConvNet(tuple(image_shape), num_classes, width=width, depth=depth)
+    return ConvNet(
+        tuple(image_shape), num_classes, width=width, depth=depth, dtype=dtype
+    )
 
 
 def reinitialize(model, seed):

@@ -48,22 +48,23 @@ def check_choice(value, allowed, what):
     return value
 
 
-def normalization(kind, channels, name=None):
+def normalization(kind, channels, name=None, dtype=None):
     """The normalisation layer of kind `"instance"`, `"batch"` or `"none"`.
 
     Instance norm is per image and channel, affine, as in DC/DSA/IDC
     (`nn.GroupNorm(channels, channels, affine=True)`), with exact higher-order
-    gradients (`normalization.InstanceNormalization`).
+    gradients (`normalization.InstanceNormalization`). Both norms compute their
+    statistics in float32 under a mixed-precision `dtype` policy.
 
     Returns:
         A Keras layer, or None for `"none"`.
     """
     check_choice(kind, NORMS, "norm")
     if kind == "instance":
-        return InstanceNormalization(epsilon=NORM_EPSILON, name=name)
+        return InstanceNormalization(epsilon=NORM_EPSILON, name=name, dtype=dtype)
     if kind == "batch":
         return keras.layers.BatchNormalization(
-            momentum=BATCH_NORM_MOMENTUM, epsilon=NORM_EPSILON, name=name
+            momentum=BATCH_NORM_MOMENTUM, epsilon=NORM_EPSILON, name=name, dtype=dtype
         )
     return None
 

@@ -31,7 +31,9 @@ class ConvNet(ImageClassifier):
         norm: `"instance"` (paper), `"batch"` or `"none"`.
         pooling: `"avg"` (paper) or `"max"`.
         seed: int seed for deterministic initial weights, or None.
-        **kwargs: standard `keras.Model` arguments.
+        **kwargs: standard `keras.Model` arguments; a `dtype` policy such as
+            `"mixed_bfloat16"` applies to the convolutions and pooling, while
+            the normalisation and the classifier compute in float32.
 
     Example:
     >>> model = ConvNet((32, 32, 3), num_classes=10)
@@ -64,7 +66,9 @@ class ConvNet(ImageClassifier):
         self._check_depth_fits()
         padding = first_conv_padding(self.image_shape, 3)
         self.input_padding = (
-            None if padding is None else keras.layers.ZeroPadding2D(padding)
+            None
+            if padding is None
+            else keras.layers.ZeroPadding2D(padding, dtype=self.dtype_policy)
         )
         self.convs, self.norms, self.pools = [], [], []
         pool_layer = (
@@ -79,15 +83,24 @@ class ConvNet(ImageClassifier):
                     3,
                     padding="valid" if (block == 0 and padding) else "same",
                     kernel_initializer=kernel_initializer(self.seed, block),
+                    dtype=self.dtype_policy,
                     name=f"conv_{block}",
                 )
             )
-            self.norms.append(normalization(self.norm, self.width, f"norm_{block}"))
-            self.pools.append(pool_layer(2, name=f"pool_{block}"))
-        self.flatten = keras.layers.Flatten()
+            self.norms.append(
+                normalization(
+                    self.norm, self.width, f"norm_{block}", dtype=self.dtype_policy
+                )
+            )
+            self.pools.append(
+                pool_layer(2, dtype=self.dtype_policy, name=f"pool_{block}")
+            )
+        self.flatten = keras.layers.Flatten(dtype=self.dtype_policy)
+        # Float32 logits whatever the policy (Keras' advice for mixed precision).
         self.classifier = keras.layers.Dense(
             self.num_classes,
             kernel_initializer=kernel_initializer(self.seed, self.depth),
+            dtype="float32",
             name="classifier",
         )
         self._build_weights()

@@ -121,19 +121,28 @@ class InstanceNormalization(keras.layers.Layer):
     def build(self, input_shape):
         channels = input_shape[-1]
         self.gamma = self.add_weight(
-            shape=(channels,), initializer=self.gamma_initializer, name="gamma"
+            shape=(channels,),
+            initializer=self.gamma_initializer,
+            name="gamma",
+            autocast=False,
         )
         self.beta = self.add_weight(
-            shape=(channels,), initializer=self.beta_initializer, name="beta"
+            shape=(channels,),
+            initializer=self.beta_initializer,
+            name="beta",
+            autocast=False,
         )
 
     def call(self, inputs, training=None):
-        return instance_norm(
-            inputs,
+        # Under a mixed policy the statistics, gamma and beta stay float32 (as
+        # in keras.layers.BatchNormalization); only the output is cast.
+        outputs = instance_norm(
+            ops.cast(inputs, self.variable_dtype),
             ops.convert_to_tensor(self.gamma),
             ops.convert_to_tensor(self.beta),
             self.epsilon,
         )
+        return ops.cast(outputs, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -32,7 +32,7 @@ SCORED_POLICIES = ("jitter", "activation", "gradient", "vote", "random")
 def activation_scores(forward, images, masks):
     """Mean activation per window; float32 (B, N)."""
     response, _ = forward(images)
-    return window_means(tf.reduce_mean(response, axis=-1), masks)
+    return window_means(_channel_mean(response), masks)
 
 
 def gradient_scores(forward, images, labels, masks):
@@ -46,7 +46,12 @@ def gradient_scores(forward, images, labels, masks):
             )
         )
     gradient = tape.gradient(loss, response)
-    return window_means(tf.reduce_mean(tf.abs(gradient), axis=-1), masks)
+    return window_means(_channel_mean(tf.abs(gradient)), masks)
+
+
+def _channel_mean(maps):
+    """Float32 mean over channels of (B, h, w, c) maps of any float dtype."""
+    return tf.reduce_mean(tf.cast(maps, tf.float32), axis=-1)
 
 
 def jitter_scores(
@@ -63,7 +68,7 @@ def jitter_scores(
         for m in range(jitters)
     ]
     response, _ = forward(tf.concat([images, *jittered], axis=0))
-    means = window_means(tf.reduce_mean(response, axis=-1), masks)
+    means = window_means(_channel_mean(response), masks)
     clean = means[:batch]
     jittered_mean = tf.reduce_mean(
         tf.reshape(means[batch:], [jitters, batch, -1]), axis=0
@@ -92,7 +97,8 @@ def region_scores(
 
     Args:
         policy: one of `SCORED_POLICIES`.
-        forward: callable `images -> (response_map (B, h, w, c), logits (B, K))`.
+        forward: callable `images -> (response_map (B, h, w, c), logits (B, K))`;
+            the response map may be of any float dtype (the network's).
         images: float tensor (B, H, W, C).
         labels: int tensor (B,), used by the gradient policy.
         masks: float tensor (N, h, w) from `window_masks`.

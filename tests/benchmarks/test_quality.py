@@ -1,0 +1,51 @@
+"""benchmarks/quality.py: `--set` settings reach every distilled method."""
+
+import importlib.util
+import pathlib
+import sys
+
+import pytest
+
+BENCHMARKS = pathlib.Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def quality():
+    # The script imports its siblings (`_environment`, `budget_curve`).
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "quality", BENCHMARKS / "quality.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def test_set_reaches_the_config_of_each_distilled_method(quality, tmp_path):
+    from udd_keras.data import load_dataset
+
+    args = quality.parse_args(
+        ["--budget", "1", "--inner-steps", "1", "--width", "8"]
+        + ["--set", "image_optimizer=adam", "--set", "lr_img=0.02"]
+    )
+    assert args.overrides == {"image_optimizer": "adam", "lr_img": 0.02}
+    dataset = load_dataset("digits")
+    settings, _ = quality.METHODS["idc"]
+    args.overrides["net_images"] = 20
+    args.overrides["real_batch"] = 4
+    path, seconds, losses = quality.distill_set(
+        dataset, "idc", settings, args, 0, tmp_path
+    )
+    config = (path.parent / "config.json").read_text()
+    assert '"image_optimizer": "adam"' in config and '"lr_img": 0.02' in config
+    assert '"method": "idc"' in config and len(losses) == 1
+
+
+def test_unknown_setting_is_a_usage_error(quality, capsys):
+    with pytest.raises(SystemExit) as stop:
+        quality.parse_args(["--set", "learning_rate=1"])
+    assert stop.value.code == 2
+    assert "not a DistillConfig field" in capsys.readouterr().err
