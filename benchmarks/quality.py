@@ -50,6 +50,11 @@ METHODS = {
         {"method": "udd", "policy": "jitter", "init": "mosaic"},
         "udd",
     ),
+    # The same with the fixed factor x factor tiles instead of mined regions.
+    "udd-uniform-mosaic": (
+        {"method": "udd", "policy": "uniform", "init": "mosaic"},
+        "udd",
+    ),
     "init": (None, "random"),
 }
 

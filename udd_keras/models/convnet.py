@@ -33,7 +33,7 @@ class ConvNet(ImageClassifier):
         seed: int seed for deterministic initial weights, or None.
         **kwargs: standard `keras.Model` arguments; a `dtype` policy such as
             `"mixed_bfloat16"` applies to the convolutions and pooling, while
-            the normalisation and the classifier compute in float32.
+            the normalisation statistics and the classifier stay float32.
 
     Example:
     >>> model = ConvNet((32, 32, 3), num_classes=10)

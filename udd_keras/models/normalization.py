@@ -10,12 +10,12 @@ variance as a plain mean of squared deviations, so every order is exact, and is
 otherwise the same as `GroupNormalization(groups=channels)`: per image and channel
 over H and W, biased variance, affine.
 
-The first derivative is written by hand (`instance_norm`): the backward pass of
-the plain formula broadcasts the mean's and the variance's gradients back to
-full size and sums three full-size terms, about twice the memory traffic of the
-closed form, and at 32 x 32 x 128 this layer, not the convolutions, is what
-limits a distillation step on a CPU. Higher derivatives differentiate that
-hand-written backward pass with ordinary autodiff, so they stay exact.
+The first derivative is written by hand (`instance_norm`): autodiff of the
+formula broadcasts the mean's and the variance's gradients back to full size and
+sums three full-size terms, and at 32 x 32 x 128 this memory-bound layer is,
+after the convolutions, the largest cost of a distillation step on a CPU. Higher
+derivatives differentiate that hand-written backward pass with ordinary
+autodiff, so they stay exact.
 """
 
 import keras
