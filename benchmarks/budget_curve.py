@@ -79,6 +79,26 @@ def parse_overrides(pairs):
     return overrides
 
 
+def add_set_option(parser, help):
+    """Adds the repeatable `--set KEY=VALUE` option, collected in `overrides`."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=help,
+    )
+
+
+def checked_overrides(parser, pairs):
+    """`parse_overrides(pairs)`, or a usage error (exit 2) naming the bad pair."""
+    try:
+        return parse_overrides(pairs)
+    except ValueError as error:
+        parser.error(str(error))
+
+
 def parse_args(argv=None):
     from udd_keras.distillation.presets import PRESETS
 
@@ -92,13 +112,8 @@ def parse_args(argv=None):
         help="default: the preset's method, else udd",
     )
     parser.add_argument("--preset", default="paper", choices=list(PRESETS))
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a DistillConfig field (repeatable); VALUE is JSON or a plain string",
+    add_set_option(
+        parser, "a DistillConfig field (repeatable); VALUE is JSON or a plain string"
     )
     parser.add_argument(
         "--iterations", type=int, default=None, help="planned outer iterations"
@@ -158,10 +173,7 @@ def parse_args(argv=None):
         help="keeps the run directory and snapshots (default: a deleted temp dir)",
     )
     args = parser.parse_args(argv)
-    try:
-        args.overrides = parse_overrides(args.overrides)
-    except ValueError as error:
-        parser.error(str(error))
+    args.overrides = checked_overrides(parser, args.overrides)
     if args.from_log is not None and args.workdir is None:
         parser.error("--from-log needs the run's --workdir")
     if args.minutes <= 0:

@@ -25,6 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 from _environment import environment  # noqa: E402
+from budget_curve import add_set_option, checked_overrides  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
@@ -84,22 +85,12 @@ def parse_args(argv=None):
         "--methods", nargs="+", default=list(METHODS), choices=list(METHODS)
     )
     parser.add_argument("--width", type=int, default=128)
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a DistillConfig field applied to every distilled method (repeatable)",
+    add_set_option(
+        parser, "a DistillConfig field applied to every distilled method (repeatable)"
     )
     parser.add_argument("--tag", default="")
     args = parser.parse_args(argv)
-    from budget_curve import parse_overrides
-
-    try:
-        args.overrides = parse_overrides(args.overrides)
-    except ValueError as error:
-        parser.error(str(error))
+    args.overrides = checked_overrides(parser, args.overrides)
     return args
 
 

@@ -1,13 +1,9 @@
 """benchmarks/budget_curve.py: `--set` parsing, budget stop, schedule end."""
 
-import importlib.util
 import json
-import pathlib
-import sys
 
 import pytest
 
-BENCHMARKS = pathlib.Path(__file__).resolve().parents[2] / "benchmarks"
 TINY = [
     "--dataset",
     "digits",
@@ -27,18 +23,8 @@ TINY = [
 
 
 @pytest.fixture(scope="module")
-def budget_curve():
-    # The script imports its sibling `_environment`, as when run from benchmarks/.
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        spec = importlib.util.spec_from_file_location(
-            "budget_curve", BENCHMARKS / "budget_curve.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+def budget_curve(load_benchmark):
+    return load_benchmark("budget_curve")
 
 
 def test_set_values_are_json_or_text(budget_curve):

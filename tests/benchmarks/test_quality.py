@@ -1,27 +1,11 @@
 """benchmarks/quality.py: `--set` settings reach every distilled method."""
 
-import importlib.util
-import pathlib
-import sys
-
 import pytest
-
-BENCHMARKS = pathlib.Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 @pytest.fixture(scope="module")
-def quality():
-    # The script imports its siblings (`_environment`, `budget_curve`).
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        spec = importlib.util.spec_from_file_location(
-            "quality", BENCHMARKS / "quality.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+def quality(load_benchmark):
+    return load_benchmark("quality")
 
 
 def test_set_reaches_the_config_of_each_distilled_method(quality, tmp_path):
