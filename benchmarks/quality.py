@@ -61,6 +61,12 @@ METHODS = {
 
 
 DEFAULT_METHODS = ["udd-jitter", "udd-activation", "idc", "init"]
+# DistillConfig fields this script sets from its own flags (not through --set).
+_OWN_FLAGS = {
+    "iterations": "--budget",
+    "inner_steps": "--inner-steps",
+    "width": "--width",
+}
 
 
 def parse_args(argv=None):
@@ -91,6 +97,9 @@ def parse_args(argv=None):
     parser.add_argument("--tag", default="")
     args = parser.parse_args(argv)
     args.overrides = checked_overrides(parser, args.overrides)
+    for key, flag in _OWN_FLAGS.items():
+        if key in args.overrides:
+            parser.error(f"--set {key}: use {flag} instead")
     return args
 
 

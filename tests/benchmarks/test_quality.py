@@ -33,3 +33,10 @@ def test_unknown_setting_is_a_usage_error(quality, capsys):
         quality.parse_args(["--set", "learning_rate=1"])
     assert stop.value.code == 2
     assert "not a DistillConfig field" in capsys.readouterr().err
+
+
+def test_settings_with_their_own_flag_are_refused_in_set(quality, capsys):
+    with pytest.raises(SystemExit) as stop:
+        quality.parse_args(["--set", "inner_steps=5"])
+    assert stop.value.code == 2
+    assert "--set inner_steps: use --inner-steps instead" in capsys.readouterr().err
