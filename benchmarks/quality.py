@@ -103,6 +103,13 @@ def parse_args(argv=None):
     return args
 
 
+def method_settings(name, args):
+    """The `DistillConfig` fields of method `name` with `--set` applied; None
+    for `init` (the un-optimised initialisation)."""
+    settings = METHODS[name][0]
+    return None if settings is None else {**settings, **args.overrides}
+
+
 def distill_set(dataset, name, settings, args, seed, workdir):
     """Distils (or, for `init`, only initialises) one set; returns path, seconds."""
     from udd_keras.distillation import DistillConfig, Distiller, export
@@ -111,7 +118,6 @@ def distill_set(dataset, name, settings, args, seed, workdir):
         settings = {"method": "udd", "policy": "none", "include_original": True}
         iterations, inner = 1, 1
     else:
-        settings = {**settings, **args.overrides}
         inner = min(args.inner_steps, args.budget)
         iterations = max(1, args.budget // inner)
     config = DistillConfig(
@@ -218,7 +224,7 @@ def main(argv=None):
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         for name in args.methods:
-            settings, column = METHODS[name]
+            settings, column = method_settings(name, args), METHODS[name][1]
             accuracies, distill_seconds, evaluate_seconds, losses = [], 0.0, 0.0, {}
             for seed in args.seeds:
                 path, seconds, curve = distill_set(
@@ -239,9 +245,7 @@ def main(argv=None):
                 {
                     "method": name,
                     "paper_column": column,
-                    "settings": settings
-                    if settings is None
-                    else {**settings, **args.overrides},
+                    "settings": settings,
                     "accuracy_mean": float(np.mean(accuracies)),
                     "accuracy_std": float(np.std(accuracies)),
                     "accuracies": accuracies,

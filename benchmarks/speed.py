@@ -54,6 +54,8 @@ _MATMUL_OPS = ("MatMul", "BatchMatMulV2", "BatchMatMulV3")
 
 
 def parse_args(argv=None):
+    from udd_keras.distillation.config import PRECISIONS
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tag", default="after", help="Results file suffix.")
     parser.add_argument("--repeats", type=int, default=7)
@@ -63,7 +65,7 @@ def parse_args(argv=None):
     parser.add_argument(
         "--precision",
         default="float32",
-        choices=("float32", "mixed_bfloat16"),
+        choices=PRECISIONS,
         help="DistillConfig.precision of the distillation network.",
     )
     parser.add_argument("--peak-size", type=int, default=2048)

@@ -17,9 +17,10 @@ def test_set_reaches_the_config_of_each_distilled_method(quality, tmp_path):
     )
     assert args.overrides == {"image_optimizer": "adam", "lr_img": 0.02}
     dataset = load_dataset("digits")
-    settings, _ = quality.METHODS["idc"]
     args.overrides["net_images"] = 20
     args.overrides["real_batch"] = 4
+    settings = quality.method_settings("idc", args)
+    assert quality.method_settings("init", args) is None
     path, seconds, losses = quality.distill_set(
         dataset, "idc", settings, args, 0, tmp_path
     )

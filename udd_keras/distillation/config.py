@@ -122,9 +122,10 @@ class DistillConfig:
         width, depth: ConvNet size.
         precision: `"float32"` (exact) or `"mixed_bfloat16"`: the distillation
             network's convolutions and pooling run in bfloat16 (instance norm,
-            losses, gradients of the pixels and every variable stay float32),
-            about 1.4x faster on CPUs with AVX512_BF16 and on GPUs, with
-            results that differ from float32 by bfloat16 rounding.
+            losses, gradients of the pixels and every variable stay float32);
+            an inner step 1.33x faster on a 2-core AVX512_BF16 CPU
+            (benchmarks/results/speed-after-bf16.md), with results that differ
+            from float32 by bfloat16 rounding.
         init: `"real"` (random real images), `"mosaic"` (IDC: factor**2 real
             images downsampled into the tiles) or `"noise"`.
         init_selection: `"random"` (paper) or `"kmeans"`: which real images
