@@ -154,7 +154,7 @@ _SETTINGS = {
     "--precision",
     type=click.Choice(PRECISIONS),
     help="Arithmetic of the distillation network: float32 (exact), or "
-    "mixed_bfloat16 (bfloat16 convolutions; 1.33x faster inner steps measured "
+    "mixed_bfloat16 (bfloat16 convolutions; 1.4x faster inner steps measured "
     "on a CPU with AVX512_BF16; results differ by rounding). [default: float32]",
 )
 @click.option(

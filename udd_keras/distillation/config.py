@@ -123,7 +123,7 @@ class DistillConfig:
         precision: `"float32"` (exact) or `"mixed_bfloat16"`: the distillation
             network's convolutions and pooling run in bfloat16 (instance norm,
             losses, gradients of the pixels and every variable stay float32);
-            an inner step 1.33x faster on a 2-core AVX512_BF16 CPU
+            an inner step 1.4x faster on a 2-core AVX512_BF16 CPU
             (benchmarks/results/speed-after-bf16.md), with results that differ
             from float32 by bfloat16 rounding.
         init: `"real"` (random real images), `"mosaic"` (IDC: factor**2 real
