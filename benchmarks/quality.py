@@ -10,6 +10,8 @@ the same seeds, and is evaluated with the same protocol, epochs and repeats. Wri
     # every distilled method with the same extra settings (DistillConfig fields)
     python benchmarks/quality.py --methods udd-jitter-mosaic idc \
         --set image_optimizer=adam --set lr_img=0.01 --set init_selection=kmeans
+    # each distilled method at each precision, same seeds and steps (one row each)
+    python benchmarks/quality.py --methods idc --precisions float32 mixed_bfloat16
 """
 
 import argparse
@@ -66,10 +68,13 @@ _OWN_FLAGS = {
     "iterations": "--budget",
     "inner_steps": "--inner-steps",
     "width": "--width",
+    "precision": "--precisions",
 }
 
 
 def parse_args(argv=None):
+    from udd_keras.distillation.config import PRECISIONS
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="fashion_mnist")
     parser.add_argument("--ipc", type=int, default=1)
@@ -91,6 +96,13 @@ def parse_args(argv=None):
         "--methods", nargs="+", default=list(METHODS), choices=list(METHODS)
     )
     parser.add_argument("--width", type=int, default=128)
+    parser.add_argument(
+        "--precisions",
+        nargs="+",
+        default=["float32"],
+        choices=PRECISIONS,
+        help="distil every method at each (DistillConfig.precision); one row each",
+    )
     add_set_option(
         parser, "a DistillConfig field applied to every distilled method (repeatable)"
     )
@@ -103,11 +115,30 @@ def parse_args(argv=None):
     return args
 
 
-def method_settings(name, args):
-    """The `DistillConfig` fields of method `name` with `--set` applied; None
-    for `init` (the un-optimised initialisation)."""
+def method_settings(name, args, precision="float32"):
+    """The `DistillConfig` fields of method `name` at `precision`, with `--set`
+    applied; None for `init` (the un-optimised initialisation)."""
     settings = METHODS[name][0]
-    return None if settings is None else {**settings, **args.overrides}
+    if settings is None:
+        return None
+    return {**settings, **args.overrides, "precision": precision}
+
+
+def runs(args):
+    """`(row label, method name, precision)` of every row of the table.
+
+    `init` takes no step, so it has one row whatever the precisions; the label
+    names the precision only when more than one is compared.
+    """
+    rows = []
+    for name in args.methods:
+        precisions = args.precisions if METHODS[name][0] is not None else [None]
+        for precision in precisions:
+            label = name
+            if precision is not None and len(args.precisions) > 1:
+                label = f"{name} ({precision})"
+            rows.append((label, name, precision or "float32"))
+    return rows
 
 
 def distill_set(dataset, name, settings, args, seed, workdir):
@@ -177,6 +208,15 @@ def _overrides_text(overrides):
     )
 
 
+def _precisions_text(precisions):
+    if len(precisions) < 2:
+        return []
+    return [
+        f"Every distilled method at each precision ({', '.join(precisions)}): "
+        "the same seeds, steps and evaluation; evaluation networks are float32.",
+    ]
+
+
 def markdown(report):
     paper = report["paper"]
     lines = [
@@ -189,6 +229,7 @@ def markdown(report):
         f"{report['settings']['repeats']} repeats per set; distillation seeds "
         f"{report['settings']['seeds']}"
         + _overrides_text(report["settings"].get("overrides")),
+        *_precisions_text(report["settings"].get("precisions", ["float32"])),
         "",
         "| method | accuracy (%) mean ± std | runs | distill (s) | evaluate (s) "
         "| paper (%) |",
@@ -223,12 +264,18 @@ def main(argv=None):
     dataset = load_dataset(args.dataset)
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
-        for name in args.methods:
-            settings, column = method_settings(name, args), METHODS[name][1]
+        for label, name, precision in runs(args):
+            settings = method_settings(name, args, precision)
+            column = METHODS[name][1]
             accuracies, distill_seconds, evaluate_seconds, losses = [], 0.0, 0.0, {}
             for seed in args.seeds:
                 path, seconds, curve = distill_set(
-                    dataset, name, settings, args, seed, workdir
+                    dataset,
+                    name,
+                    settings,
+                    args,
+                    seed,
+                    pathlib.Path(workdir) / precision,
                 )
                 distill_seconds += seconds
                 losses[seed] = curve
@@ -240,10 +287,11 @@ def main(argv=None):
                 accuracies += [
                     100.0 * a for a in report.to_dict()["results"][0]["accuracies"]
                 ]
-                print(f"{name} seed {seed}: {np.mean(accuracies):.2f}%", flush=True)
+                print(f"{label} seed {seed}: {np.mean(accuracies):.2f}%", flush=True)
             rows.append(
                 {
-                    "method": name,
+                    "method": label,
+                    "precision": precision,
                     "paper_column": column,
                     "settings": settings,
                     "accuracy_mean": float(np.mean(accuracies)),

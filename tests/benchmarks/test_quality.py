@@ -41,3 +41,29 @@ def test_settings_with_their_own_flag_are_refused_in_set(quality, capsys):
         quality.parse_args(["--set", "inner_steps=5"])
     assert stop.value.code == 2
     assert "--set inner_steps: use --inner-steps instead" in capsys.readouterr().err
+
+
+def test_each_method_runs_at_each_precision(quality):
+    args = quality.parse_args(
+        ["--methods", "idc", "init", "--precisions", "float32", "mixed_bfloat16"]
+    )
+    assert quality.runs(args) == [
+        ("idc (float32)", "idc", "float32"),
+        ("idc (mixed_bfloat16)", "idc", "mixed_bfloat16"),
+        ("init", "init", "float32"),
+    ]
+    assert quality.method_settings("idc", args, "mixed_bfloat16")["precision"] == (
+        "mixed_bfloat16"
+    )
+    single = quality.parse_args(["--methods", "idc"])
+    assert quality.runs(single) == [("idc", "idc", "float32")]
+
+
+def test_precision_is_set_with_its_own_flag(quality, capsys):
+    with pytest.raises(SystemExit) as stop:
+        quality.parse_args(["--set", "precision=mixed_bfloat16"])
+    assert stop.value.code == 2
+    assert "--set precision: use --precisions instead" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        quality.parse_args(["--precisions", "float16"])
+    assert "invalid choice: 'float16'" in capsys.readouterr().err
