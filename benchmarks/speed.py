@@ -237,6 +237,50 @@ def matching_step_function(engine):
     return matching_step
 
 
+def network_update_flops(engine):
+    """FLOPs of `update_network`: one training pass over `net_images` images.
+
+    Counted from the traced gradient of the network's loss for one image (the
+    count is linear in the batch size) times the images of the pass; DSA and
+    CutMix are element-wise and not counted.
+    """
+    import tensorflow as tf
+
+    model = engine.model
+    variables = model.trainable_variables
+
+    @tf.function
+    def gradients(images, targets):
+        with tf.GradientTape() as tape:
+            logits = model(images, training=True)
+            loss = tf.reduce_mean(
+                tf.keras.losses.categorical_crossentropy(
+                    targets, logits, from_logits=True
+                )
+            )
+        return tape.gradient(loss, variables)
+
+    image = tf.zeros((1, *engine.image_shape))
+    target = tf.one_hot([0], engine.num_classes)
+    per_image = graph_flops(gradients.get_concrete_function(image, target).graph)
+    x, _ = engine._network_data()
+    images = min(engine.config.net_images, int(x.shape[0]))
+    return {kind: value * images for kind, value in per_image.items()}
+
+
+def inner_step_flops(engine, matching_flops, key):
+    """GFLOP of one inner step, by part: region selection, the matching steps of
+    all classes (`update_images`) and the network update."""
+    select = graph_flops(engine.select_regions.get_concrete_function(key).graph)
+    parts = {
+        "select_regions": select["total"],
+        "update_images": engine.num_classes * matching_flops["total"],
+        "update_network": network_update_flops(engine)["total"],
+    }
+    parts["total"] = sum(parts.values())
+    return parts
+
+
 def time_steps(dataset, args):
     """Times the matching step, the inner step and its parts (jitter policy)."""
     import tensorflow as tf
@@ -278,6 +322,7 @@ def time_steps(dataset, args):
     }
     concrete = matching_step.get_concrete_function(key, boxes)
     flops = graph_flops(concrete.graph)
+    inner_flops = inner_step_flops(engine, flops, key)
     config = engine.config
     settings = {
         "dataset": "fashion_mnist",
@@ -301,7 +346,7 @@ def time_steps(dataset, args):
         "net_augmentation": config.net_augmentation,
         "precision": config.precision,
     }
-    return timings, flops, settings
+    return timings, flops, inner_flops, settings
 
 
 def time_policies(dataset, args):
@@ -388,6 +433,7 @@ def markdown(summary):
         f"faster): limit {ms(summary['matching_matmul_limit_s'])} ms wall, "
         f"achieved {matching['median'] / summary['matching_matmul_limit_s']:.2f}x "
         "that limit.",
+        *_inner_step_lines(summary, ms),
         *_precision_note(summary),
         *_reference_lines(summary, ms),
         "",
@@ -420,6 +466,35 @@ def markdown(summary):
         "",
     ]
     return "\n".join(lines)
+
+
+def _inner_step_lines(summary, ms):
+    """The inner step's FLOPs, its limit, and the rate half the reference needs."""
+    flops = summary.get("inner_step_flops")
+    if not flops:
+        return []
+    median = summary["timings"]["inner_step"]["median"]
+    limit = summary["inner_step_matmul_limit_s"]
+    gflop = {part: value / 1e9 for part, value in flops.items()}
+    lines = [
+        f"Inner step: {gflop['total']:.1f} GFLOP (select_regions "
+        f"{gflop['select_regions']:.2f}, update_images {gflop['update_images']:.1f}"
+        f" = {summary['settings']['num_classes']} matching steps, update_network "
+        f"{gflop['update_network']:.1f}). At the measured matmul rate its limit is "
+        f"{ms(limit)} ms; achieved {ms(median)} ms = {median / limit:.2f}x "
+        f"({gflop['total'] / median:.1f} GFLOP/s).",
+    ]
+    reference = summary.get("reference", {}).get("timings", {}).get("inner_step")
+    if reference:
+        half = reference["median"] / 2
+        needed = gflop["total"] / half
+        lines.append(
+            f"Half the PyTorch reference's inner step ({ms(half)} ms) needs "
+            f"{needed:.1f} GFLOP/s over the whole step, element-wise work "
+            f"included: {100 * needed / summary['matmul_gflops']:.0f}% of the "
+            "measured matmul rate."
+        )
+    return lines
 
 
 def _precision_flag(summary):
@@ -539,10 +614,13 @@ def main(argv=None):
     summary["peak_gflops"] = summary["core_peak_gflops"] * cores
     summary["peak_size"] = args.peak_size
     summary["matmul_gflops"] = matmul_gflops(args.peak_size)
-    timings, flops, settings = time_steps(dataset, args)
+    timings, flops, inner_flops, settings = time_steps(dataset, args)
     summary.update(
         timings=timings,
         matching_flops=flops,
+        inner_step_flops=inner_flops,
+        inner_step_matmul_limit_s=inner_flops["total"]
+        / (summary["matmul_gflops"] * 1e9),
         matching_flop_limit_s=flops["total"] / (summary["peak_gflops"] * 1e9),
         matching_core_limit_s=flops["total"] / (summary["core_peak_gflops"] * 1e9),
         matching_matmul_limit_s=flops["total"] / (summary["matmul_gflops"] * 1e9),

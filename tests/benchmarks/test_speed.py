@@ -1,0 +1,61 @@
+"""benchmarks/speed.py: FLOP counts of the traced steps."""
+
+import types
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def speed(load_benchmark):
+    return load_benchmark("speed")
+
+
+def _conv_flops(output_side, in_channels, out_channels):
+    """FLOPs of one 3 x 3 convolution (or one of its backprops), one image."""
+    return 2 * output_side**2 * 9 * in_channels * out_channels
+
+
+def test_network_update_flops_count_every_convolution_of_the_pass(speed):
+    import numpy as np
+
+    from udd_keras.distillation.network import build_network
+
+    width, images = 8, 5
+    engine = types.SimpleNamespace(
+        model=build_network((28, 28, 1), 10, width=width, depth=3),
+        image_shape=(28, 28, 1),
+        num_classes=10,
+        config=types.SimpleNamespace(net_images=images),
+        _network_data=lambda: (np.zeros((7, 28, 28, 1), "float32"), None),
+    )
+    flops = speed.network_update_flops(engine)
+    # 28 px is padded to 34, so the maps are 32, 16 and 8 px. The first layer
+    # needs no input gradient; the others need forward, filter and input.
+    first = _conv_flops(32, 1, width)
+    assert flops["Conv2D"] == images * (
+        first + _conv_flops(16, width, width) + _conv_flops(8, width, width)
+    )
+    assert flops["Conv2DBackpropFilter"] == flops["Conv2D"]
+    assert flops["Conv2DBackpropInput"] == flops["Conv2D"] - images * first
+    # The classifier (width x 4 x 4 -> 10): forward, weight and input gradients.
+    assert flops["MatMul"] == images * 3 * 2 * (width * 16) * 10
+    assert flops["total"] == sum(v for k, v in flops.items() if k != "total")
+
+
+def test_network_update_flops_stop_at_the_training_set_size(speed):
+    import numpy as np
+
+    from udd_keras.distillation.network import build_network
+
+    def engine(available):
+        return types.SimpleNamespace(
+            model=build_network((8, 8, 1), 3, width=4, depth=1),
+            image_shape=(8, 8, 1),
+            num_classes=3,
+            config=types.SimpleNamespace(net_images=500),
+            _network_data=lambda: (np.zeros((available, 8, 8, 1), "float32"), None),
+        )
+
+    small = speed.network_update_flops(engine(10))["total"]
+    large = speed.network_update_flops(engine(20))["total"]
+    assert small > 0 and large == 2 * small
