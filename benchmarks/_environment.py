@@ -1,5 +1,6 @@
 """What every benchmark records about the machine and the software versions."""
 
+import json
 import os
 import pathlib
 import platform
@@ -45,3 +46,21 @@ def environment(**machine_extra):
             "udd_keras": udd_keras.__version__,
         },
     }
+
+
+def versions_text(versions):
+    """`"python 3.11.7, tensorflow 2.21.0, ..."` for a results table's footer."""
+    return ", ".join(f"{name} {version}" for name, version in versions.items())
+
+
+def write_results(stem, data, text):
+    """Writes `<stem>.json` (`data`) and `<stem>.md` (`text`), creating the folder.
+
+    Args:
+        stem: `pathlib.Path` without suffix, e.g. `results/speed-after`.
+        data: a JSON-serialisable dict.
+        text: the markdown report.
+    """
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    stem.with_suffix(".json").write_text(json.dumps(data, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(text)

@@ -21,7 +21,7 @@ import pathlib
 import tempfile
 import time
 
-from _environment import environment
+from _environment import environment, versions_text
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -97,9 +97,7 @@ def markdown(summary):
         "data and testing, on a machine that may be shared.",
         f"Machine: {machine['platform']}, {machine['cpu_count']} CPUs, "
         f"{machine['gpus']} GPUs.",
-        "Versions: "
-        + ", ".join(f"{name} {version}" for name, version in versions.items())
-        + ".",
+        "Versions: " + versions_text(versions) + ".",
         "",
     ]
     return "\n".join(lines)

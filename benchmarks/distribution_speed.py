@@ -26,6 +26,7 @@ import statistics
 import time
 
 from _environment import environment as shared_environment
+from _environment import versions_text
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -170,9 +171,7 @@ def markdown(summary):
         f"Machine: {machine['platform']}, {machine['cpu_count']} CPUs "
         f"({machine['logical_cpus']} logical CPU devices), {machine['gpus']} "
         "GPUs; the machine may be shared, so compare rows of one run only.",
-        "Versions: "
-        + ", ".join(f"{name} {version}" for name, version in versions.items())
-        + ".",
+        "Versions: " + versions_text(versions) + ".",
         "",
     ]
     return "\n".join(lines)

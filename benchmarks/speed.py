@@ -40,6 +40,7 @@ import time
 
 import _timing as timing
 from _environment import environment as shared_environment
+from _environment import versions_text, write_results
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -460,9 +461,7 @@ def markdown(summary):
         f"{machine['intra_op_threads']} / inter {machine['inter_op_threads']} "
         "(0 = TF's default, one per core), oneDNN "
         f"{machine['onednn']}.",
-        "Versions: "
-        + ", ".join(f"{name} {version}" for name, version in versions.items())
-        + ".",
+        "Versions: " + versions_text(versions) + ".",
         "",
     ]
     return "\n".join(lines)
@@ -631,11 +630,8 @@ def main(argv=None):
     )
     summary["policies"] = time_policies(dataset, args)
     summary["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
-    args.out.mkdir(parents=True, exist_ok=True)
     _load_comparisons(summary, args.out)
-    stem = args.out / f"speed-{args.tag}"
-    stem.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
-    stem.with_suffix(".md").write_text(markdown(summary))
+    write_results(args.out / f"speed-{args.tag}", summary, markdown(summary))
     print(markdown(summary))
 
 

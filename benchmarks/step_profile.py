@@ -38,8 +38,9 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from _environment import environment, versions_text, write_results  # noqa: E402
+
 RESULTS = pathlib.Path(__file__).parent / "results"
-PARTS = ("select_regions", "update_images", "update_network")
 # Trace events that wrap ops rather than being ops.
 _WRAPPERS = ("ExecutorState::Process", "ParallelFor")
 
@@ -233,9 +234,7 @@ def markdown(report):
         + ", ".join(f"{key} {value}" for key, value in report["settings"].items())
         + f"; seed {report['seed']}.",
         f"Machine: {machine['platform']}, {machine['processor']}, "
-        f"{machine['cpu_count']} CPUs. Versions: "
-        + ", ".join(f"{name} {version}" for name, version in versions.items())
-        + ".",
+        f"{machine['cpu_count']} CPUs. Versions: " + versions_text(versions) + ".",
         "",
     ]
     return "\n".join(lines)
@@ -243,8 +242,6 @@ def markdown(report):
 
 def main(argv=None):
     args = parse_args(argv)
-    from _environment import environment
-
     parts, config = run(args)
     report = {
         "tag": args.tag,
@@ -273,10 +270,7 @@ def main(argv=None):
     if reference.exists():
         timings = json.loads(reference.read_text())["timings"]
         report["reference_inner_step_seconds"] = timings["inner_step"]["median"]
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"profile-{args.tag}"
-    stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    stem.with_suffix(".md").write_text(markdown(report))
+    write_results(args.out / f"profile-{args.tag}", report, markdown(report))
     print(markdown(report))
 
 
