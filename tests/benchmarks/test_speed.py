@@ -59,3 +59,22 @@ def test_network_update_flops_stop_at_the_training_set_size(speed):
     small = speed.network_update_flops(engine(10))["total"]
     large = speed.network_update_flops(engine(20))["total"]
     assert small > 0 and large == 2 * small
+
+
+def test_inner_step_flops_add_up_the_three_parts(speed):
+    import tensorflow as tf
+
+    from udd_keras.data import load_dataset
+    from udd_keras.distillation import DistillConfig, Distiller
+
+    config = DistillConfig(
+        "digits", ipc=1, method="udd", width=8, net_images=20, real_batch=4
+    )
+    engine = Distiller(config, dataset=load_dataset("digits")).engine
+    key = tf.constant([0, 0], tf.int32)
+    parts = speed.inner_step_flops(engine, {"total": 1000}, key)
+    assert parts["update_images"] == engine.num_classes * 1000
+    assert parts["update_network"] == speed.network_update_flops(engine)["total"]
+    # The jitter policy scores every candidate region with forward passes.
+    assert parts["select_regions"] > 0
+    assert parts["total"] == sum(v for k, v in parts.items() if k != "total")
