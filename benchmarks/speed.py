@@ -241,28 +241,16 @@ def matching_step_function(engine):
 def network_update_flops(engine):
     """FLOPs of `update_network`: one training pass over `net_images` images.
 
-    Counted from the traced gradient of the network's loss for one image (the
-    count is linear in the batch size) times the images of the pass; DSA and
-    CutMix are element-wise and not counted.
+    Counted from the traced gradient the step itself takes
+    (`engine._replica_network_gradients`) for one image, times the images of the
+    pass (the count is linear in the batch size); DSA and CutMix are element-wise
+    and not counted.
     """
     import tensorflow as tf
 
-    model = engine.model
-    variables = model.trainable_variables
-
-    @tf.function
-    def gradients(images, targets):
-        with tf.GradientTape() as tape:
-            logits = model(images, training=True)
-            loss = tf.reduce_mean(
-                tf.keras.losses.categorical_crossentropy(
-                    targets, logits, from_logits=True
-                )
-            )
-        return tape.gradient(loss, variables)
-
     image = tf.zeros((1, *engine.image_shape))
     target = tf.one_hot([0], engine.num_classes)
+    gradients = tf.function(engine._replica_network_gradients)
     per_image = graph_flops(gradients.get_concrete_function(image, target).graph)
     x, _ = engine._network_data()
     images = min(engine.config.net_images, int(x.shape[0]))
@@ -270,8 +258,8 @@ def network_update_flops(engine):
 
 
 def inner_step_flops(engine, matching_flops, key):
-    """GFLOP of one inner step, by part: region selection, the matching steps of
-    all classes (`update_images`) and the network update."""
+    """FLOPs of one inner step, by part: region selection, the matching steps of
+    all classes (`update_images`) and the network update, and their `"total"`."""
     select = graph_flops(engine.select_regions.get_concrete_function(key).graph)
     parts = {
         "select_regions": select["total"],

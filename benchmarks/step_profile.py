@@ -38,6 +38,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import speed  # noqa: E402
 from _environment import environment, versions_text, write_results  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -129,12 +130,10 @@ def summarize(ops):
 
 
 def run(args):
+    import numpy as np
     import tensorflow as tf
 
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    sys.path.insert(0, str(pathlib.Path(__file__).parent))
-    import speed
-
     from udd_keras.data import load_dataset
     from udd_keras.distillation.engine import fold_in
 
@@ -162,7 +161,7 @@ def run(args):
     with tempfile.TemporaryDirectory() as logs:
         for name, function in functions.items():
             for _ in range(args.warmup):
-                tf.nest.map_structure(lambda t: t.numpy(), function())
+                tf.nest.map_structure(np.asarray, function())
             wall, ops = profile(function, args.calls, pathlib.Path(logs) / name)
             parts[name] = {
                 "wall_seconds": wall,

@@ -10,24 +10,35 @@ def speed(load_benchmark):
     return load_benchmark("speed")
 
 
+def _engine(image_shape, num_classes, width, depth, net_images, available):
+    """The parts of a `DistillationEngine` that `network_update_flops` reads,
+    with the engine's own network gradient."""
+    import numpy as np
+
+    from udd_keras.distillation.engine import DistillationEngine
+    from udd_keras.distillation.network import build_network
+
+    engine = types.SimpleNamespace(
+        model=build_network(image_shape, num_classes, width=width, depth=depth),
+        image_shape=image_shape,
+        num_classes=num_classes,
+        config=types.SimpleNamespace(net_images=net_images),
+        _network_data=lambda: (np.zeros((available, *image_shape), "float32"), None),
+    )
+    engine._replica_network_gradients = types.MethodType(
+        DistillationEngine._replica_network_gradients, engine
+    )
+    return engine
+
+
 def _conv_flops(output_side, in_channels, out_channels):
     """FLOPs of one 3 x 3 convolution (or one of its backprops), one image."""
     return 2 * output_side**2 * 9 * in_channels * out_channels
 
 
 def test_network_update_flops_count_every_convolution_of_the_pass(speed):
-    import numpy as np
-
-    from udd_keras.distillation.network import build_network
-
     width, images = 8, 5
-    engine = types.SimpleNamespace(
-        model=build_network((28, 28, 1), 10, width=width, depth=3),
-        image_shape=(28, 28, 1),
-        num_classes=10,
-        config=types.SimpleNamespace(net_images=images),
-        _network_data=lambda: (np.zeros((7, 28, 28, 1), "float32"), None),
-    )
+    engine = _engine((28, 28, 1), 10, width, 3, net_images=images, available=7)
     flops = speed.network_update_flops(engine)
     # 28 px is padded to 34, so the maps are 32, 16 and 8 px. The first layer
     # needs no input gradient; the others need forward, filter and input.
@@ -43,21 +54,11 @@ def test_network_update_flops_count_every_convolution_of_the_pass(speed):
 
 
 def test_network_update_flops_stop_at_the_training_set_size(speed):
-    import numpy as np
+    def flops(available):
+        engine = _engine((8, 8, 1), 3, 4, 1, net_images=500, available=available)
+        return speed.network_update_flops(engine)["total"]
 
-    from udd_keras.distillation.network import build_network
-
-    def engine(available):
-        return types.SimpleNamespace(
-            model=build_network((8, 8, 1), 3, width=4, depth=1),
-            image_shape=(8, 8, 1),
-            num_classes=3,
-            config=types.SimpleNamespace(net_images=500),
-            _network_data=lambda: (np.zeros((available, 8, 8, 1), "float32"), None),
-        )
-
-    small = speed.network_update_flops(engine(10))["total"]
-    large = speed.network_update_flops(engine(20))["total"]
+    small, large = flops(10), flops(20)
     assert small > 0 and large == 2 * small
 
 
