@@ -18,6 +18,32 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
+# The CPU flags that decide how fast TF's kernels run (vector width, bf16).
+SIMD_FLAGS = (
+    "avx",
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512_bf16",
+    "avx512_vnni",
+    "avx512_fp16",
+    "amx_bf16",
+    "amx_tile",
+)
+
+
+def cpu_flags():
+    """The SIMD flags of `SIMD_FLAGS` that /proc/cpuinfo lists, in that order."""
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                present = set(line.split(":", 1)[1].split())
+                return [flag for flag in SIMD_FLAGS if flag in present]
+    except OSError:
+        pass
+    return []
+
+
 def environment(**machine_extra):
     """`{"machine": {...}, "versions": {...}}` for a results file.
 
@@ -34,6 +60,7 @@ def environment(**machine_extra):
         "machine": {
             "platform": platform.platform(),
             "processor": cpu_model(),
+            "cpu_flags": cpu_flags(),
             "cpu_count": os.cpu_count(),
             "gpus": len(tf.config.list_physical_devices("GPU")),
             **machine_extra,

@@ -3,17 +3,29 @@
 import click
 from rich.console import Console
 
-from udd_keras.distillation.config import IMAGE_OPTIMIZERS, METHODS, PRECISIONS
+from udd_keras.distillation.config import (
+    CFC_SCALES,
+    IMAGE_OPTIMIZERS,
+    METHODS,
+    PRECISIONS,
+    SCORE_NORMALIZATIONS,
+)
 from udd_keras.distillation.initialization import SELECTIONS
 from udd_keras.distillation.presets import PRESETS
 from udd_keras.distribute import STRATEGIES
 from udd_keras.losses import MATCHED_PARAMETERS, METRICS
 from udd_keras.policies import JITTER_FUNCTIONS, POLICIES
+from udd_keras.regions import NUM_REGIONS_ALLOWED
+from udd_keras.regions.formations import DECODES, FORMATIONS
 
 # Options whose default (None) means "the method's / paper's default".
 _SETTINGS = {
     "method": "method",
     "policy": "policy",
+    "formation": "formation",
+    "decode": "decode",
+    "score_normalization": "score_normalization",
+    "cfc_scale": "cfc_scale",
     "regions": "num_regions",
     "select": "num_selected",
     "factor": "factor",
@@ -72,17 +84,40 @@ _SETTINGS = {
     help="Region scoring policy. [default: jitter for udd]",
 )
 @click.option(
-    "--regions",
-    type=click.IntRange(4, 12),
-    help="Candidate regions N (4, 8, 12). [default: 12]",
+    "--formation",
+    type=click.Choice(FORMATIONS),
+    help="Which boxes of each image are trained on: the whole image, IDC's "
+    "tiles, or either plus P mined regions (see the README). [default: the "
+    "method's]",
 )
 @click.option(
-    "--select", type=click.IntRange(1), help="Regions trained on, P. [default: 8]"
+    "--decode",
+    type=click.Choice(DECODES),
+    help="What a stored image decodes to for evaluation: every box last "
+    "trained on, or the fixed part only (the image or its tiles). "
+    "[default: the method's]",
+)
+@click.option(
+    "--regions",
+    type=click.Choice([str(n) for n in NUM_REGIONS_ALLOWED]),
+    callback=lambda ctx, param, value: None if value is None else int(value),
+    help="Candidate corner windows N per mined area. [default: 12]",
+)
+@click.option(
+    "--select",
+    type=click.IntRange(1),
+    help="Mined regions trained on, P. [default: 8 for original+regions, 4 with tiles]",
 )
 @click.option(
     "--factor",
     type=click.IntRange(1),
-    help="Tiles per side of the uniform policy. [default: 2]",
+    help="IDC's tiles per side. [default: 2]",
+)
+@click.option(
+    "--score-normalization",
+    type=click.Choice(SCORE_NORMALIZATIONS),
+    help="size: compare each window's score with the windows of its own size "
+    "(removes the bias toward large windows). [default: the method's]",
 )
 @click.option(
     "--jitters", type=click.IntRange(1), help="Jittered copies M. [default: 2]"
@@ -101,6 +136,13 @@ _SETTINGS = {
     "--cfc-weight",
     type=float,
     help="CFC loss weight. [default: 1 for udd, 0 otherwise]",
+)
+@click.option(
+    "--cfc-scale",
+    type=click.Choice(CFC_SCALES),
+    help="loss: L = matching + w x CFC (the paper); gradient: CFC's pixel "
+    "gradient is w times the matching gradient's norm, whatever the metric. "
+    "[default: the method's]",
 )
 @click.option("--tau", type=float, help="CFC temperature. [default: 0.7]")
 @click.option("--alpha", type=float, help="CFC moving-average weight. [default: 0.5]")

@@ -31,36 +31,50 @@ import math
 from udd_keras.distillation.initialization import SELECTIONS
 from udd_keras.errors import UddError
 from udd_keras.losses import MATCHED_PARAMETERS, METRICS
-from udd_keras.policies import JITTER_FUNCTIONS, POLICIES
+from udd_keras.policies import JITTER_FUNCTIONS, POLICIES, SCORED_POLICIES
 from udd_keras.regions import NUM_REGIONS_ALLOWED
+from udd_keras.regions.formations import (
+    DECODES,
+    FORMATIONS,
+    MINED_FORMATIONS,
+    formation_boxes,
+)
 
 METHODS = ("udd", "idc", "dc")
 INITIALIZATIONS = ("real", "mosaic", "noise")
 LR_SCALINGS = ("idc", "none")
 IMAGE_OPTIMIZERS = ("sgd", "adam")
 PRECISIONS = ("float32", "mixed_bfloat16")
+SCORE_NORMALIZATIONS = ("none", "size")
+CFC_SCALES = ("loss", "gradient")
 GRAYSCALE_DIGIT_SETS = ("mnist", "fashion_mnist", "digits")
 
 _METHOD_DEFAULTS = {
     "udd": dict(
-        policy="jitter",
-        include_original=True,
+        score_normalization="none",
+        cfc_scale="loss",
+        formation="original+regions",
+        decode="trained",
         cfc_weight=1.0,
         matched="conv",
         net_data="real",
         init="real",
     ),
     "idc": dict(
-        policy="uniform",
-        include_original=False,
+        score_normalization="none",
+        cfc_scale="loss",
+        formation="tiles",
+        decode="trained",
         cfc_weight=0.0,
         matched="conv",
         net_data="real",
         init="mosaic",
     ),
     "dc": dict(
-        policy="none",
-        include_original=True,
+        score_normalization="none",
+        cfc_scale="loss",
+        formation="original",
+        decode="trained",
         cfc_weight=0.0,
         matched="all",
         net_data="synthetic",
@@ -78,15 +92,34 @@ class DistillConfig:
         ipc: int, synthetic images per class.
         method: `"udd"`, `"idc"` or `"dc"`; sets the defaults of `None` fields.
         policy: region scoring policy, one of `POLICIES` or `"none"`.
-        num_regions: int, N candidate regions (4, 8, 12).
-        num_selected: int, P regions trained on per image.
-        factor: int, tiles per side of the `uniform` policy.
-        include_original: bool, train on the whole image besides its regions.
+        formation: which boxes of a stored image are trained on, one of
+            `FORMATIONS` (`udd_keras.regions.formations`): `original`,
+            `tiles`, `original+regions`, `tiles+regions`, `regions-in-tiles`
+            (None: the method's; a `uniform` policy implies `tiles`, `none`
+            implies `original`).
+        decode: what a stored image decodes to for evaluation: `"trained"`
+            (every box last trained on) or `"fixed"` (the fixed part only: the
+            whole image, or the tiles).
+        num_regions: int, N corner windows per mined area (4, 8, 12).
+        num_selected: int, P mined regions trained on per image (None: 8 for
+            `original+regions`, 4 for the tile formations).
+        factor: int, IDC's tiles per side.
+        include_original: bool, derived from the formation (train on the
+            whole image); an explicit value must agree with it.
+        score_normalization: `"none"` or `"size"`: divide each region's score
+            by the mean score of the windows of its size on that image, so
+            that windows of different areas (which average different numbers
+            of map cells) compete on one scale.
         jitters: int, M jittered copies for the jitter policy.
         jitter_function: `"gaussian"`, `"uniform"` or `"salt_and_pepper"`.
         jitter_amount: float, jitter strength in normalised pixel units.
         response_layer: int, index of the ConvNet block whose map is scored.
         cfc_weight: float, weight of the CFC loss.
+        cfc_scale: `"loss"`: `L = L_match + cfc_weight * L_cfc` (the paper);
+            `"gradient"`: per class, the CFC pixel gradient is rescaled to
+            `cfc_weight` times the norm of the matching pixel gradient, so its
+            effect does not depend on the metric or the number of matched
+            weights.
         tau: float, CFC temperature.
         alpha: float, CFC moving-average weight of the old average.
         metric: `"l1"`, `"mse"` or `"cos"`.
@@ -145,15 +178,19 @@ class DistillConfig:
     ipc: int = 1
     method: str = "udd"
     policy: str | None = None
+    formation: str | None = None
+    decode: str | None = None
     num_regions: int = 12
-    num_selected: int = 8
+    num_selected: int | None = None
     factor: int = 2
     include_original: bool | None = None
+    score_normalization: str | None = None
     jitters: int = 2
     jitter_function: str = "gaussian"
     jitter_amount: float = 0.1
     response_layer: int = -1
     cfc_weight: float | None = None
+    cfc_scale: str | None = None
     tau: float = 0.7
     alpha: float = 0.5
     metric: str | None = None
@@ -202,9 +239,32 @@ class DistillConfig:
         filled["lr_img"] = 1e-4 if digit_like else 5e-3
         filled["net_augmentation"] = "color_crop"
         values = dataclasses.asdict(self)
+        values["formation"] = _resolve_formation(values, filled["formation"])
+        if values["formation"] in ("tiles", "tiles+regions", "regions-in-tiles"):
+            # Tiles start as IDC's: factor**2 real images shrunk into them.
+            filled["init"] = "mosaic"
         for key, default in filled.items():
             if values[key] is None:
                 values[key] = default
+        mined = values["formation"] in MINED_FORMATIONS
+        if values["policy"] is None:
+            values["policy"] = (
+                "jitter" if mined else _UNMINED_POLICY[values["formation"]]
+            )
+        if values["num_selected"] is None:
+            values["num_selected"] = (
+                8 if values["formation"] == "original+regions" else 4
+            )
+        includes_original = values["formation"].startswith("original")
+        if values["include_original"] is None:
+            values["include_original"] = includes_original
+        elif bool(values["include_original"]) != includes_original:
+            raise UddError(
+                f"include_original={values['include_original']!r} contradicts "
+                f"formation {values['formation']!r}, which "
+                f"{'trains' if includes_original else 'does not train'} on the "
+                "whole image; choose the formation instead"
+            )
         values["lr_decay_at"] = tuple(values["lr_decay_at"])
         config = DistillConfig(**values)
         config.validate()
@@ -224,12 +284,32 @@ class DistillConfig:
         _check_choice("image optimizer", self.image_optimizer, IMAGE_OPTIMIZERS)
         _check_choice("precision", self.precision, PRECISIONS)
         _check_choice("number of regions", self.num_regions, NUM_REGIONS_ALLOWED)
-        if self.policy not in ("uniform", "none") and not (
-            1 <= self.num_selected <= self.num_regions
+        _check_choice("formation", self.formation, FORMATIONS)
+        _check_choice("decode", self.decode, DECODES)
+        _check_choice(
+            "score normalization", self.score_normalization, SCORE_NORMALIZATIONS
+        )
+        _check_choice("CFC scale", self.cfc_scale, CFC_SCALES)
+        mined = self.formation in MINED_FORMATIONS
+        if mined and self.policy in _UNMINED_POLICY.values():
+            raise UddError(
+                f"formation {self.formation!r} mines regions, so the policy must be "
+                f"one of {', '.join(SCORED_POLICIES)}; got {self.policy!r}"
+            )
+        if not mined and self.policy != _UNMINED_POLICY[self.formation]:
+            raise UddError(
+                f"formation {self.formation!r} mines no region, so the policy must "
+                f"be {_UNMINED_POLICY[self.formation]!r}; got {self.policy!r} (for "
+                "mined regions choose one of " + ", ".join(MINED_FORMATIONS) + ")"
+            )
+        candidates = self.candidates_per_image
+        if mined and not (
+            isinstance(self.num_selected, int) and 1 <= self.num_selected <= candidates
         ):
             raise UddError(
-                f"selected regions P must be between 1 and N={self.num_regions}, "
-                f"got {self.num_selected}"
+                f"selected regions P must be between 1 and {candidates} (the "
+                f"candidates of formation {self.formation!r} with N="
+                f"{self.num_regions}), got {self.num_selected!r}"
             )
         for name in (
             "ipc",
@@ -274,13 +354,39 @@ class DistillConfig:
         return self.lr_img * self.ipc / 10 * area
 
     @property
-    def regions_per_image(self):
-        """Regions trained on per stored image (K), 0 for no multi-formation."""
-        if self.policy == "uniform":
-            return self.factor**2
-        if self.policy == "none":
+    def candidates_per_image(self):
+        """Candidate regions the policy mines among per image (N'), 0 if none.
+
+        Counted on a 32 x 32 image: corner windows that coincide with a tile are
+        not mined twice (`tiles+regions`).
+        """
+        if self.formation not in MINED_FORMATIONS:
             return 0
-        return self.num_selected
+        try:
+            boxes = formation_boxes(
+                self.formation, 32, 32, self.num_regions, self.factor
+            )
+        except UddError:
+            return 0
+        return len(boxes.candidates)
+
+    @property
+    def fixed_regions_per_image(self):
+        """Boxes always trained on per image (IDC's tiles), 0 for none."""
+        return self.factor**2 if self.formation.startswith(("tiles", "regions-")) else 0
+
+    @property
+    def regions_per_image(self):
+        """Regions trained on per stored image (K = fixed + P mined)."""
+        mined = self.num_selected if self.formation in MINED_FORMATIONS else 0
+        return self.fixed_regions_per_image + mined
+
+    @property
+    def decoded_regions_per_image(self):
+        """Regions a stored image decodes to for evaluation."""
+        if self.decode == "fixed":
+            return self.fixed_regions_per_image
+        return self.regions_per_image
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -298,6 +404,28 @@ class DistillConfig:
 
     def to_json(self):
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+
+# The policy of a formation that mines nothing.
+_UNMINED_POLICY = {"original": "none", "tiles": "uniform"}
+
+
+def _resolve_formation(values, method_default):
+    """The formation of a config: given, implied by the policy, or the method's.
+
+    A policy of `"uniform"` (IDC's fixed tiles) implies `tiles`, `"none"`
+    implies `original`; a scoring policy with a method whose default formation
+    mines nothing implies `tiles+regions` (IDC's tiles plus mined regions).
+    """
+    if values["formation"] is not None:
+        return values["formation"]
+    policy = values["policy"]
+    for formation, unmined_policy in _UNMINED_POLICY.items():
+        if policy == unmined_policy:
+            return formation
+    if policy is not None and method_default not in MINED_FORMATIONS:
+        return "tiles+regions" if method_default == "tiles" else "original+regions"
+    return method_default
 
 
 def _check_choice(name, value, allowed):

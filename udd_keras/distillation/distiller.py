@@ -236,7 +236,9 @@ class Distiller:
             raise RunDirectoryError(
                 f"nothing to resume in {self.shared_dir.path}: it holds no config"
             )
-        saved = DistillConfig.from_dict(self.shared_dir.read_config())
+        # Resolved, so that a config written before a field existed compares
+        # with that field's value as the run used it.
+        saved = DistillConfig.from_dict(self.shared_dir.read_config()).resolve()
         given = config.resolve().to_dict()
         differing = [
             key
@@ -426,13 +428,20 @@ class Distiller:
                 self.engine.image_lr.assign(self.image_lr_at(iteration) * self.lr_scale)
             key = fold_in(base_key, iteration, inner)
             boxes = self.engine.select_regions(key)
+            self._last_boxes = boxes
             if inner == 0 and config.cfc_weight:
                 self.engine.fill_centers(boxes)
             losses = self.engine.update_images(key, boxes).numpy()
             network_loss = float(self.engine.update_network(key).numpy())
             values = [*losses.tolist(), network_loss]
             if not all(math.isfinite(v) for v in values):
-                names = ("loss", "matching loss", "CFC loss", "network loss")
+                names = (
+                    "loss",
+                    "matching loss",
+                    "CFC loss",
+                    "CFC gradient ratio",
+                    "network loss",
+                )
                 name, value = next(
                     (n, v)
                     for n, v in zip(names, values, strict=False)
@@ -453,6 +462,7 @@ class Distiller:
                 "loss": values[0],
                 "matching_loss": values[1],
                 "cfc_loss": values[2],
+                "cfc_gradient_ratio": values[3],
                 "network_loss": network_loss,
                 "image_lr": self.image_lr_at(iteration),
                 "seconds": now - last,
@@ -494,6 +504,7 @@ class Distiller:
                     "loss",
                     "matching_loss",
                     "cfc_loss",
+                    "cfc_gradient_ratio",
                     "network_loss",
                     "image_lr",
                 ):
@@ -507,9 +518,21 @@ class Distiller:
         return self._metrics
 
     def final_regions(self):
-        """Regions chosen for each image by the current network; (N, K, 4)."""
-        key = fold_in(tf.constant([self.config.seed, 1], tf.int32), self.total_steps)
-        return self.engine.select_regions(key).numpy()
+        """The regions the images were last trained on; int32 (N, K, 4).
+
+        These are the boxes of the last inner step this process ran. A run that
+        took no step here (restored at its end, or not run yet) selects them
+        with the current network and the last step's key, as that step would.
+        """
+        boxes = getattr(self, "_last_boxes", None)
+        if boxes is None:
+            step = max(self.total_steps - 1, 0)
+            iteration, inner = divmod(step, self.config.inner_steps)
+            key = fold_in(
+                tf.constant([self.config.seed, 0], tf.int32), iteration, inner
+            )
+            boxes = self.engine.select_regions(key)
+        return np.asarray(boxes)
 
     def _finish(self, seconds):
         result = self.snapshot(seconds)
@@ -564,10 +587,13 @@ def export(result, dataset, tfrecord_path, png_path=None):
         ipc=config.ipc,
         method=config.method,
         normalization=dataset.normalization.to_dict(),
-        include_original=bool(config.include_original) or config.policy == "none",
+        include_original=bool(config.include_original),
         extra={"config": config.to_dict()},
     )
-    boxes = result.boxes if result.boxes.shape[1] else None
+    # The formation decides what a stored image decodes to: every box it was
+    # last trained on, or only the fixed part (the tiles) before the mined ones.
+    boxes = result.boxes[:, : config.decoded_regions_per_image]
+    boxes = boxes if boxes.shape[1] else None
     path = write_synthetic_set(
         tfrecord_path, result.images, result.labels, metadata, boxes=boxes
     )

@@ -66,8 +66,14 @@ from udd_keras.losses import (
     select_matched_variables,
     update_class_centers,
 )
-from udd_keras.policies import region_scores, select_lowest, window_masks
-from udd_keras.regions import candidate_boxes, form_training_images, uniform_boxes
+from udd_keras.policies import (
+    normalize_by_size,
+    region_scores,
+    select_lowest,
+    window_masks,
+)
+from udd_keras.regions import form_training_images
+from udd_keras.regions.formations import formation_boxes
 
 # Purposes folded into random keys, so no two draws share a key.
 _REAL_BATCH, _AUGMENT, _SUBSAMPLE, _SCORING, _NETWORK = range(5)
@@ -173,16 +179,20 @@ class DistillationEngine(tf.Module):
         self.class_counts = tf.constant(counts)
         self.smallest_class = int(counts.min())
         self.pixel_range = pixel_range
-        self.candidate_boxes = candidate_boxes(height, width, config.num_regions)
-        self.uniform_boxes = uniform_boxes(height, width, config.factor)
-        response_map = self._forward(self.images[:1])[0]
-        self.masks = tf.constant(
-            window_masks(
-                self.candidate_boxes + self._frame_offset(),
-                self._frame_size(),
-                response_map.shape[1:3],
-            )
+        self.formation = formation_boxes(
+            config.formation, height, width, config.num_regions, config.factor
         )
+        self.candidate_boxes = self.formation.candidates
+        self.masks = None
+        if self.formation.mines:
+            response_map = self._forward(self.images[:1])[0]
+            self.masks = tf.constant(
+                window_masks(
+                    self.candidate_boxes + self._frame_offset(),
+                    self._frame_size(),
+                    response_map.shape[1:3],
+                )
+            )
 
     # ----------------------------------------------------------------- network
 
@@ -240,13 +250,29 @@ class DistillationEngine(tf.Module):
 
     @tf.function
     def select_regions(self, key):
-        """Boxes trained on per synthetic image; int32 (num_images, K, 4)."""
+        """Boxes trained on per synthetic image; int32 (num_images, K, 4).
+
+        The formation's fixed boxes (IDC's tiles) come first, then the P mined
+        regions, lowest score first.
+        """
         config = self.config
         num_images = len(self.labels)
-        if config.policy == "uniform":
-            return tf.tile(self.uniform_boxes[None], [num_images, 1, 1])
-        if config.policy == "none":
-            return tf.zeros([num_images, 0, 4], tf.int32)
+        fixed = tf.tile(
+            tf.constant(self.formation.fixed, tf.int32)[None], [num_images, 1, 1]
+        )
+        if not self.formation.mines:
+            return fixed
+        scores = self.region_scores(key)
+        mined = select_lowest(scores, self.candidate_boxes, config.num_selected)
+        return tf.concat([fixed, mined], axis=1)
+
+    def region_scores(self, key):
+        """The policy's score of every candidate region; float32 (num_images, N').
+
+        With `score_normalization="size"` each score is divided by the mean
+        score of the same-size windows of its image.
+        """
+        config = self.config
 
         def response_and_logits(images):
             response, _, logits = self._forward(images)
@@ -263,21 +289,20 @@ class DistillationEngine(tf.Module):
             jitter_function=config.jitter_function,
             jitter_amount=config.jitter_amount,
         )
-        return select_lowest(scores, self.candidate_boxes, config.num_selected)
+        if config.score_normalization == "size":
+            scores = normalize_by_size(scores, self.formation.size_groups)
+        return scores
 
     @property
     def training_images_per_image(self):
         """Synthetic training images formed from one stored image."""
-        config = self.config
-        return config.regions_per_image + int(
-            config.include_original or config.policy == "none"
-        )
+        return self.config.regions_per_image + int(self.formation.includes_original)
 
     def training_images(self, images, boxes):
         """S_train of some synthetic images: (B * per-image count, H, W, C)."""
-        if self.config.policy == "none":
+        if self.config.regions_per_image == 0:
             return images
-        return form_training_images(images, boxes, self.config.include_original)
+        return form_training_images(images, boxes, self.formation.includes_original)
 
     # ------------------------------------------------------------------ images
 
@@ -396,9 +421,9 @@ class DistillationEngine(tf.Module):
 
         Returns:
             `(gradient, totals, centers, filled)`: the image gradient of every
-            class (num_images, H, W, C), the summed (loss, matching, CFC) over
-            classes (3,), and the CFC state after every class was updated; the
-            same on every replica.
+            class (num_images, H, W, C), the summed (loss, matching, CFC,
+            CFC / matching gradient ratio) over classes (4,), and the CFC
+            state after every class was updated; the same on every replica.
         """
         context = tf.distribute.get_replica_context()
         parallel_cfc = bool(self.config.cfc_weight) and (
@@ -406,7 +431,7 @@ class DistillationEngine(tf.Module):
         )
         images = tf.convert_to_tensor(self.images)
         gradient = tf.zeros_like(images)
-        totals = tf.zeros([3])
+        totals = tf.zeros([4])
         centers = before = tf.convert_to_tensor(self.class_centers)
         filled = filled_before = tf.convert_to_tensor(self.centers_filled)
         if parallel_cfc:
@@ -426,7 +451,7 @@ class DistillationEngine(tf.Module):
                 filled = tf.logical_or(earlier, filled_before)
             rows = self._class_rows(class_id)
             synthetic = tf.gather(images, rows)
-            with tf.GradientTape() as tape:
+            with tf.GradientTape(persistent=bool(self.config.cfc_weight)) as tape:
                 tape.watch(synthetic)
                 loss, matching, cfc, centers, filled = self.class_loss(
                     class_id,
@@ -436,9 +461,15 @@ class DistillationEngine(tf.Module):
                     centers,
                     filled,
                 )
-            class_gradient = tape.gradient(loss, synthetic)
+            if self.config.cfc_weight:
+                class_gradient, ratio = self._combined_gradient(
+                    tape, matching, cfc, synthetic
+                )
+            else:
+                class_gradient = tape.gradient(loss, synthetic)
+                ratio = tf.constant(0.0)
             gradient = tf.tensor_scatter_nd_add(gradient, rows[:, None], class_gradient)
-            totals += tf.stack([loss, matching, cfc])
+            totals += tf.stack([loss, matching, cfc, ratio])
         if context.num_replicas_in_sync > 1:
             gradient, totals = context.all_reduce(
                 tf.distribute.ReduceOp.SUM, [gradient, totals]
@@ -446,6 +477,28 @@ class DistillationEngine(tf.Module):
         if parallel_cfc:
             centers, filled = after, filled_after
         return gradient, totals, centers, filled
+
+    def _combined_gradient(self, tape, matching, cfc, synthetic):
+        """The pixel gradient of matching + CFC, and CFC's share of it.
+
+        Under `cfc_scale="loss"` the gradient is that of `matching + cfc_weight
+        * cfc`; under `"gradient"` the CFC gradient is rescaled to `cfc_weight`
+        times the matching gradient's norm.
+
+        Returns:
+            `(gradient, ratio)`: the class's pixel gradient, and the norm of
+            its CFC term over the norm of its matching term (float32 scalar).
+        """
+        config = self.config
+        matching_gradient = tape.gradient(matching, synthetic)
+        cfc_gradient = tape.gradient(cfc, synthetic)
+        matching_norm = tf.norm(matching_gradient)
+        cfc_norm = tf.norm(cfc_gradient)
+        weight = tf.constant(config.cfc_weight, tf.float32)
+        if config.cfc_scale == "gradient":
+            weight = weight * matching_norm / (cfc_norm + 1e-12)
+        ratio = weight * cfc_norm / (matching_norm + 1e-12)
+        return matching_gradient + weight * cfc_gradient, ratio
 
     def _sgd_step(
         self, variable, velocity, gradient, lr, momentum, weight_decay=0.0, clip=None
@@ -525,7 +578,9 @@ class DistillationEngine(tf.Module):
             boxes: int32 (num_images, K, 4), from `select_regions`.
 
         Returns:
-            float32 (3,): mean over classes of (total, matching, CFC) loss.
+            float32 (4,): mean over classes of the total, matching and CFC
+            losses and of the CFC / matching pixel-gradient norm ratio (0
+            without CFC).
         """
         gradient, totals, centers, filled = self.strategy.run(
             self._replica_image_gradients, args=(key, boxes)

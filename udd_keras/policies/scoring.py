@@ -136,6 +136,38 @@ def region_scores(
     raise UddError(f"scoring policy must be one of {SCORED_POLICIES}, got {policy!r}")
 
 
+def normalize_by_size(scores, size_groups):
+    """Divides each score by the mean score of the same-size windows of its image.
+
+    Windows of different areas average different numbers of response-map cells,
+    so their raw scores live on different scales (a larger window's jitter
+    response averages out more noise); after this, a window competes with its
+    own size only through its rank inside that size, and the sizes with each
+    other on one scale (1 = the size's mean).
+
+    Args:
+        scores: float tensor (B, N).
+        size_groups: int array (N,), the size group of each window.
+
+    Returns:
+        float32 tensor (B, N).
+
+    Example:
+    >>> scores = tf.constant([[1.0, 3.0, 10.0, 30.0]])
+    >>> normalize_by_size(scores, [0, 0, 1, 1]).numpy().tolist()
+    [[0.5, 1.5, 0.5, 1.5]]
+    """
+    scores = tf.convert_to_tensor(scores, tf.float32)
+    size_groups = tf.convert_to_tensor(size_groups, tf.int32)
+    one_hot = tf.one_hot(size_groups, tf.reduce_max(size_groups) + 1)  # (N, G)
+    # Group ids need not be contiguous (tiles+regions has no 1/2 windows).
+    group_mean = tf.math.divide_no_nan(
+        tf.matmul(scores, one_hot), tf.reduce_sum(one_hot, axis=0)
+    )
+    per_window = tf.matmul(group_mean, one_hot, transpose_b=True)
+    return scores / (tf.abs(per_window) + 1e-12)
+
+
 def select_lowest(scores, boxes, num_selected):
     """The `num_selected` lowest-scoring boxes of each image.
 
