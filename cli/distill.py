@@ -15,7 +15,7 @@ from udd_keras.distillation.presets import PRESETS
 from udd_keras.distribute import STRATEGIES
 from udd_keras.losses import MATCHED_PARAMETERS, METRICS
 from udd_keras.policies import JITTER_FUNCTIONS, POLICIES
-from udd_keras.regions import NUM_REGIONS_ALLOWED
+from udd_keras.regions import CROP_GRADIENTS, NUM_REGIONS_ALLOWED
 from udd_keras.regions.formations import DECODES, FORMATIONS
 
 # Options whose default (None) means "the method's / paper's default".
@@ -26,6 +26,7 @@ _SETTINGS = {
     "decode": "decode",
     "score_normalization": "score_normalization",
     "cfc_scale": "cfc_scale",
+    "crop_gradient": "crop_gradient",
     "regions": "num_regions",
     "select": "num_selected",
     "factor": "factor",
@@ -112,6 +113,13 @@ _SETTINGS = {
     "--factor",
     type=click.IntRange(1),
     help="IDC's tiles per side. [default: 2]",
+)
+@click.option(
+    "--crop-gradient",
+    type=click.Choice(CROP_GRADIENTS),
+    help="sum: a resized crop's gradient grows with its zoom (bilinear "
+    "resizing's backward pass); area: scaled by the crop's share of the image, "
+    "so regions of every size pull on the pixels alike. [default: the method's]",
 )
 @click.option(
     "--score-normalization",

@@ -129,3 +129,57 @@ def test_unknown_preset_is_a_usage_error(tmp_path):
     assert result.exit_code == 2
     assert "'gpu-week' is not one of 'paper', 'cpu-hour'" in result.output
     assert not (tmp_path / "r").exists()
+
+
+TINY = ["--iterations", "1", "--inner-steps", "2", "--width", "8"]
+TINY += ["--net-images", "32", "--real-batch", "16", "--no-progress"]
+TINY += ["--log-every", "1"]
+
+
+def test_idc_with_a_scoring_policy_mines_regions_besides_the_tiles(tmp_path):
+    out = tmp_path / "run"
+    args = ["distill", "digits", "--method", "idc", "--policy", "jitter"]
+    result = CliRunner().invoke(cli, [*args, "--out", str(out), *TINY])
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "config.json").read_text())
+    assert (config["formation"], config["policy"], config["num_selected"]) == (
+        "tiles+regions",
+        "jitter",
+        4,
+    )
+    assert (config["include_original"], config["init"]) == (False, "mosaic")
+    stored = read_synthetic_set(out / "synthetic.tfrecord")
+    assert stored.boxes.shape == (10, 8, 4)  # 4 tiles + 4 mined
+    assert stored.metadata.include_original is False
+
+
+def test_formation_decode_and_scale_flags_reach_the_config(tmp_path):
+    out = tmp_path / "run"
+    args = ["distill", "digits", "--formation", "tiles+regions", "--decode", "fixed"]
+    args += ["--cfc-scale", "gradient", "--cfc-weight", "0.5"]
+    args += ["--score-normalization", "size", "--regions", "8", "--select", "2"]
+    result = CliRunner().invoke(cli, [*args, "--out", str(out), *TINY])
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "config.json").read_text())
+    assert (config["formation"], config["decode"], config["cfc_scale"]) == (
+        "tiles+regions",
+        "fixed",
+        "gradient",
+    )
+    assert (config["score_normalization"], config["num_regions"]) == ("size", 8)
+    assert config["num_selected"] == 2
+    # decode fixed: only the tiles are stored
+    assert read_synthetic_set(out / "synthetic.tfrecord").boxes.shape == (10, 4, 4)
+    ratios = [
+        json.loads(line)["cfc_gradient_ratio"]
+        for line in (out / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert len(ratios) == 2
+    assert all(abs(ratio - 0.5) < 1e-4 for ratio in ratios), ratios
+
+
+def test_regions_must_be_four_eight_or_twelve(tmp_path):
+    args = ["distill", "digits", "--regions", "6", "--out", str(tmp_path / "r")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert "'6' is not one of '4', '8', '12'" in result.output

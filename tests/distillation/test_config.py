@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from udd_keras.distillation import DistillConfig
@@ -40,7 +42,11 @@ def test_explicit_values_win_over_method_defaults():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"num_selected": 13}, "P must be between 1 and N=12, got 13"),
+        (
+            {"num_selected": 13},
+            r"P must be between 1 and 12 \(the candidates of formation "
+            r"'original\+regions' with N=12\), got 13",
+        ),
         ({"method": "mtt"}, "method must be one of udd, idc, dc; got 'mtt'"),
         ({"ipc": 0}, "ipc must be a positive integer, got 0"),
         ({"policy": "best"}, "policy must be one of"),
@@ -69,3 +75,270 @@ def test_image_learning_rate_follows_idc_scaling():
     assert DistillConfig("mnist", ipc=10).resolve().image_lr((28, 28, 1)) == 1e-4
     fixed = DistillConfig("cifar10", ipc=1, lr_scaling="none").resolve()
     assert fixed.image_lr((32, 32, 3)) == 5e-3
+
+
+# (method, formation, policy, P, whole image, init, fixed, mined, candidates)
+METHOD_RESOLUTION = [
+    ("udd", "original+regions", "jitter", 8, True, "real", 0, 8, 12),
+    ("idc", "tiles", "uniform", 4, False, "mosaic", 4, 0, 0),
+    ("dc", "original", "none", None, True, "real", 0, 0, 0),
+]
+
+
+@pytest.mark.parametrize(
+    "method, formation, policy, selected, original, init, fixed, mined, candidates",
+    METHOD_RESOLUTION,
+)
+def test_method_default_formations(
+    method, formation, policy, selected, original, init, fixed, mined, candidates
+):
+    config = DistillConfig("digits", method=method).resolve()
+    assert (config.formation, config.policy, config.decode) == (
+        formation,
+        policy,
+        "trained",
+    )
+    assert (config.include_original, config.init) == (original, init)
+    assert (config.score_normalization, config.cfc_scale) == ("none", "loss")
+    assert config.candidates_per_image == candidates
+    assert config.fixed_regions_per_image == fixed
+    assert config.regions_per_image == fixed + mined
+    if selected is not None:
+        assert config.num_selected == selected
+
+
+@pytest.mark.parametrize(
+    "settings, formation, policy, selected, init, regions",
+    [
+        # uniform = IDC's fixed tiles, whatever the method; CFC stays the method's
+        ({"policy": "uniform"}, "tiles", "uniform", 4, "mosaic", 4),
+        ({"method": "dc", "policy": "uniform"}, "tiles", "uniform", 4, "mosaic", 4),
+        # none = the whole image only
+        ({"policy": "none"}, "original", "none", None, "real", 0),
+        # (the init stays the method's: only tile formations force the mosaic)
+        ({"method": "idc", "policy": "none"}, "original", "none", None, "mosaic", 0),
+        # a scoring policy on IDC mines regions besides the tiles
+        (
+            {"method": "idc", "policy": "jitter"},
+            "tiles+regions",
+            "jitter",
+            4,
+            "mosaic",
+            8,
+        ),
+        (
+            {"method": "idc", "policy": "random"},
+            "tiles+regions",
+            "random",
+            4,
+            "mosaic",
+            8,
+        ),
+        # a scoring policy on DC mines regions besides the whole image
+        (
+            {"method": "dc", "policy": "jitter"},
+            "original+regions",
+            "jitter",
+            8,
+            "real",
+            8,
+        ),
+        # a mined formation without a policy gets the paper's jitter
+        ({"formation": "tiles+regions"}, "tiles+regions", "jitter", 4, "mosaic", 8),
+        (
+            {"formation": "regions-in-tiles"},
+            "regions-in-tiles",
+            "jitter",
+            4,
+            "mosaic",
+            8,
+        ),
+        (
+            {"method": "idc", "formation": "original"},
+            "original",
+            "none",
+            None,
+            "mosaic",
+            0,
+        ),
+        # explicit values win
+        (
+            {"formation": "tiles+regions", "num_selected": 2, "init": "real"},
+            "tiles+regions",
+            "jitter",
+            2,
+            "real",
+            6,
+        ),
+    ],
+)
+def test_policy_and_formation_resolution(
+    settings, formation, policy, selected, init, regions
+):
+    config = DistillConfig("digits", **settings).resolve()
+    assert (config.formation, config.policy, config.init) == (formation, policy, init)
+    if selected is not None:  # P only matters where the formation mines
+        assert config.num_selected == selected
+    assert config.regions_per_image == regions
+    assert config.include_original is formation.startswith("original")
+
+
+def test_idc_with_a_scoring_policy_keeps_idcs_other_defaults():
+    config = DistillConfig("cifar10", method="idc", policy="jitter").resolve()
+    assert (config.cfc_weight, config.matched, config.net_data) == (0.0, "conv", "real")
+    assert (config.candidates_per_image, config.fixed_regions_per_image) == (8, 4)
+    assert DistillConfig.from_dict(config.to_dict()).resolve() == config
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (
+            {"method": "idc", "include_original": True},
+            "include_original=True contradicts formation 'tiles', which does not "
+            "train on the whole image; choose the formation instead",
+        ),
+        (
+            {"include_original": False},
+            r"include_original=False contradicts formation 'original\+regions', "
+            "which trains on the whole image; choose the formation instead",
+        ),
+        (
+            {"formation": "regions-in-tiles", "include_original": True},
+            "include_original=True contradicts formation 'regions-in-tiles'",
+        ),
+    ],
+)
+def test_include_original_contradicting_the_formation(settings, message):
+    with pytest.raises(UddError, match=message):
+        DistillConfig("digits", **settings).resolve()
+
+
+def test_include_original_agreeing_with_the_formation_is_accepted():
+    assert DistillConfig("digits", include_original=True).resolve().include_original
+    idc = DistillConfig("digits", method="idc", include_original=False).resolve()
+    assert idc.include_original is False
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (
+            {"formation": "tiles+regions", "policy": "uniform"},
+            r"formation 'tiles\+regions' mines regions, so the policy must be one "
+            r"of jitter, activation, gradient, vote, random; got 'uniform'",
+        ),
+        (
+            {"formation": "original+regions", "policy": "none"},
+            r"formation 'original\+regions' mines regions, so the policy must be "
+            r"one of .*; got 'none'",
+        ),
+        (
+            {"formation": "tiles", "policy": "jitter"},
+            r"formation 'tiles' mines no region, so the policy must be 'uniform'; "
+            r"got 'jitter' \(for mined regions choose one of original\+regions, "
+            r"tiles\+regions, regions-in-tiles\)",
+        ),
+        (
+            {"formation": "original", "policy": "uniform"},
+            "formation 'original' mines no region, so the policy must be 'none'; "
+            "got 'uniform'",
+        ),
+    ],
+)
+def test_policy_that_does_not_fit_the_formation(settings, message):
+    with pytest.raises(UddError, match=message):
+        DistillConfig("digits", **settings).resolve()
+
+
+@pytest.mark.parametrize(
+    "settings, formation, allowed, got",
+    [
+        ({"formation": "tiles+regions", "num_selected": 9}, "tiles+regions", 8, 9),
+        ({"formation": "tiles+regions", "num_selected": 0}, "tiles+regions", 8, 0),
+        (
+            {"method": "idc", "policy": "jitter", "num_selected": 9},
+            "tiles+regions",
+            8,
+            9,
+        ),
+        (
+            {"formation": "regions-in-tiles", "num_selected": 49},
+            "regions-in-tiles",
+            48,
+            49,
+        ),
+        ({"num_regions": 4, "num_selected": 5}, "original+regions", 4, 5),
+        ({"num_regions": 8, "num_selected": 0}, "original+regions", 8, 0),
+    ],
+)
+def test_selected_regions_out_of_range_name_the_allowed_range(
+    settings, formation, allowed, got
+):
+    regions = settings.get("num_regions", 12)
+    message = (
+        f"selected regions P must be between 1 and {allowed} (the candidates "
+        f"of formation {formation!r} with N={regions}), got {got}"
+    )
+    with pytest.raises(UddError, match=re.escape(message)):
+        DistillConfig("digits", **settings).resolve()
+
+
+def test_selected_regions_at_the_bounds_are_accepted():
+    tiles = DistillConfig("digits", formation="tiles+regions", num_selected=8)
+    assert tiles.resolve().regions_per_image == 12
+    inside = DistillConfig("digits", formation="regions-in-tiles", num_selected=48)
+    assert inside.resolve().regions_per_image == 52
+    assert DistillConfig("digits", num_selected=1).resolve().regions_per_image == 1
+
+
+def test_unknown_formation_without_a_policy_names_the_allowed_ones():
+    with pytest.raises(UddError, match="formation must be one of original, tiles"):
+        DistillConfig("digits", formation="grid").resolve()
+
+
+def test_tiles_regions_with_four_regions_is_refused():
+    # Every 1/2 window is a tile: nothing is left to mine.
+    with pytest.raises(UddError, match=r"formation 'tiles\+regions' with N=4"):
+        DistillConfig("digits", formation="tiles+regions", num_regions=4).resolve()
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"formation": "grid", "policy": "jitter"}, "formation must be one of"),
+        ({"decode": "tiles"}, "decode must be one of trained, fixed; got 'tiles'"),
+        (
+            {"score_normalization": "area"},
+            "score normalization must be one of none, size; got 'area'",
+        ),
+        ({"cfc_scale": "norm"}, "CFC scale must be one of loss, gradient; got 'norm'"),
+        (
+            {"crop_gradient": "mean"},
+            "crop gradient must be one of sum, area; got 'mean'",
+        ),
+    ],
+)
+def test_bad_formation_settings_name_the_allowed_values(settings, message):
+    with pytest.raises(UddError, match=message):
+        DistillConfig("digits", **settings).resolve()
+
+
+@pytest.mark.parametrize(
+    "settings, trained, fixed",
+    [
+        ({"formation": "tiles+regions"}, 8, 4),
+        ({"formation": "regions-in-tiles"}, 8, 4),
+        ({"method": "idc"}, 4, 4),
+        ({"method": "udd"}, 8, 0),
+        ({"method": "dc"}, 0, 0),
+    ],
+)
+def test_decoded_regions_per_image(settings, trained, fixed):
+    config = DistillConfig("digits", **settings)
+    as_trained = DistillConfig("digits", decode="trained", **settings).resolve()
+    as_fixed = DistillConfig("digits", decode="fixed", **settings).resolve()
+    assert config.resolve().decode == "trained"
+    assert as_trained.decoded_regions_per_image == trained
+    assert as_fixed.decoded_regions_per_image == fixed
+    assert as_fixed.regions_per_image == as_trained.regions_per_image == trained

@@ -1,3 +1,4 @@
+import json
 import os
 import signal
 
@@ -13,6 +14,7 @@ from udd_keras.distillation import (
     distill,
 )
 from udd_keras.errors import RunDirectoryError, UddError
+from udd_keras.regions import uniform_boxes
 from udd_keras.tfrecords import as_tf_dataset, read_synthetic_set
 
 SMALL = dict(
@@ -205,3 +207,163 @@ def test_unknown_precision_is_refused():
         UddError, match="precision must be one of float32, mixed_bfloat16"
     ):
         DistillConfig("digits", precision="float16").resolve()
+
+
+EXPORT_STEPS = {**SMALL, "iterations": 1, "inner_steps": 2}
+
+
+@pytest.mark.parametrize(
+    "settings, decode, stored, original, per_image",
+    [
+        ({"formation": "tiles+regions"}, "fixed", 4, False, 4),
+        ({"formation": "tiles+regions"}, "trained", 8, False, 8),
+        ({"method": "idc", "policy": "jitter"}, "fixed", 4, False, 4),
+        ({"formation": "regions-in-tiles"}, "fixed", 4, False, 4),
+        ({"method": "udd"}, "fixed", 0, True, 1),
+        ({"method": "udd"}, "trained", 8, True, 9),
+    ],
+)
+def test_export_stores_what_the_decode_asks_for(
+    digits, tmp_path, settings, decode, stored, original, per_image
+):
+    result = distill(
+        digits, ipc=1, out_dir=tmp_path, decode=decode, **settings, **EXPORT_STEPS
+    )
+    path = tmp_path / "synthetic.tfrecord"
+    synthetic = read_synthetic_set(path)
+    assert synthetic.metadata.include_original is original
+    if stored:
+        assert synthetic.boxes.shape == (10, stored, 4)
+        # The trained boxes, fixed (tiles) first: a fixed decode keeps the tiles.
+        np.testing.assert_array_equal(synthetic.boxes, result.boxes[:, :stored])
+    else:
+        assert synthetic.boxes is None
+    if result.config.fixed_regions_per_image:
+        np.testing.assert_array_equal(
+            result.boxes[:, :4], np.broadcast_to(uniform_boxes(8, 8, 2), (10, 4, 4))
+        )
+    assert len(list(as_tf_dataset(path, decode_regions=True))) == 10 * per_image
+
+
+class _BoxSpy:
+    """Records the boxes of every `update_images` call of an engine."""
+
+    def __init__(self, engine):
+        self.boxes = []
+        self.update_images = engine.update_images
+
+    def __call__(self, key, boxes):
+        self.boxes.append(np.asarray(boxes))
+        return self.update_images(key, boxes)
+
+
+@pytest.mark.parametrize("formation", ["original+regions", "tiles+regions"])
+def test_final_regions_are_the_boxes_of_the_last_step(digits, formation):
+    config = DistillConfig("digits", ipc=1, formation=formation, **EXPORT_STEPS)
+    distiller = Distiller(config, dataset=digits)
+    spy = _BoxSpy(distiller.engine)
+    distiller.engine.update_images = spy
+    result = distiller.run()
+    assert len(spy.boxes) == 2
+    np.testing.assert_array_equal(distiller.final_regions(), spy.boxes[-1])
+    np.testing.assert_array_equal(distiller.engine.trained_boxes, spy.boxes[-1])
+    np.testing.assert_array_equal(result.boxes, spy.boxes[-1])
+    assert distiller.final_regions().dtype == np.int32
+
+
+def test_final_regions_before_any_step_are_the_formations_boxes(digits):
+    config = DistillConfig("digits", ipc=1, method="idc", **EXPORT_STEPS)
+    boxes = Distiller(config, dataset=digits).final_regions()
+    np.testing.assert_array_equal(
+        boxes, np.broadcast_to(uniform_boxes(8, 8, 2), (10, 4, 4))
+    )
+
+
+def test_metric_records_hold_the_cfc_gradient_ratio(digits, tmp_path):
+    result = distill(digits, ipc=1, out_dir=tmp_path, **EXPORT_STEPS)
+    for record in result.metrics:
+        assert {"loss", "matching_loss", "cfc_loss", "cfc_gradient_ratio"} <= set(
+            record
+        )
+        assert np.isfinite(record["cfc_gradient_ratio"])
+        assert record["cfc_gradient_ratio"] > 0  # udd: CFC weight 1
+
+
+def test_resuming_a_finished_run_exports_the_same_boxes(digits, tmp_path):
+    settings = {**EXPORT_STEPS, "checkpoint_every": 1}
+    reference = distill(digits, ipc=1, out_dir=tmp_path, **settings)
+    again = distill(digits, ipc=1, out_dir=tmp_path, resume=True, **settings)
+    np.testing.assert_array_equal(again.images, reference.images)
+    np.testing.assert_array_equal(again.boxes, reference.boxes)
+
+
+def test_resume_reads_a_checkpoint_written_without_trained_boxes(digits, tmp_path):
+    """Checkpoints from before the boxes were recorded still resume."""
+    settings = {**EXPORT_STEPS, "iterations": 2, "checkpoint_every": 1}
+    reference = distill(digits, ipc=1, out_dir=tmp_path / "a", **settings)
+    half = {**settings, "iterations": 1}
+    distiller = Distiller(
+        DistillConfig("digits", ipc=1, **half), dataset=digits, out_dir=tmp_path / "b"
+    )
+    distiller.run()
+    checkpoints = tmp_path / "b" / "checkpoints"
+    for path in checkpoints.iterdir():
+        path.unlink()
+    legacy = tf.train.CheckpointManager(
+        distiller._legacy_checkpoint, str(checkpoints), max_to_keep=2
+    )
+    legacy.save(checkpoint_number=int(distiller.step.numpy()))
+    resumed = distill(digits, ipc=1, out_dir=tmp_path / "b", resume=True, **settings)
+    np.testing.assert_allclose(resumed.images, reference.images, atol=1e-6)
+    np.testing.assert_array_equal(resumed.boxes, reference.boxes)
+
+
+RESUME_STEPS = {**SMALL, "iterations": 1, "inner_steps": 1}
+
+
+def _write_old_config(run_dir, **old_values):
+    """Rewrites `config.json` as a run from before formations would have."""
+    path = run_dir / "config.json"
+    saved = json.loads(path.read_text())
+    for key in ("formation", "decode", "score_normalization", "cfc_scale"):
+        del saved[key]
+    path.write_text(json.dumps({**saved, **old_values}))
+
+
+def test_resume_accepts_a_udd_config_written_before_the_formation_fields(
+    digits, tmp_path
+):
+    distill(digits, ipc=1, out_dir=tmp_path, **RESUME_STEPS)
+    _write_old_config(tmp_path)
+    longer = {**RESUME_STEPS, "iterations": 2}
+    resumed = distill(digits, ipc=1, out_dir=tmp_path, resume=True, **longer)
+    assert resumed.config.formation == "original+regions"
+    assert [m["step"] for m in resumed.metrics] == [1, 2]
+    with pytest.raises(
+        RunDirectoryError,
+        match=r"formation='tiles\+regions' \(run has 'original\+regions'\)",
+    ):
+        distill(
+            digits,
+            ipc=1,
+            out_dir=tmp_path,
+            resume=True,
+            formation="tiles+regions",
+            **{**RESUME_STEPS, "iterations": 3},
+        )
+
+
+def test_resume_accepts_an_idc_config_written_before_the_formation_fields(
+    digits, tmp_path
+):
+    distill(digits, ipc=1, out_dir=tmp_path, method="idc", **RESUME_STEPS)
+    _write_old_config(tmp_path, num_selected=8)
+    resumed = distill(
+        digits,
+        ipc=1,
+        out_dir=tmp_path,
+        resume=True,
+        method="idc",
+        **{**RESUME_STEPS, "iterations": 2},
+    )
+    assert resumed.config.formation == "tiles"

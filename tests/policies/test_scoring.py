@@ -6,6 +6,7 @@ from udd_keras.errors import UddError
 from udd_keras.policies import (
     SCORED_POLICIES,
     jitter_images,
+    normalize_by_size,
     ranks,
     region_scores,
     select_lowest,
@@ -126,3 +127,42 @@ def test_gradient_and_activation_scores_accept_bfloat16_response_maps():
     ):
         assert scores.dtype == tf.float32 and scores.shape == (2, 5)
         assert np.all(np.isfinite(scores.numpy()))
+
+
+def test_normalize_by_size_divides_by_the_mean_of_the_windows_size():
+    scores = tf.constant([[1.0, 3.0, 10.0, 30.0], [2.0, 2.0, 4.0, 12.0]])
+    normalized = normalize_by_size(scores, [0, 0, 1, 1])
+    assert normalized.dtype == tf.float32 and normalized.shape == (2, 4)
+    np.testing.assert_allclose(
+        normalized.numpy(), [[0.5, 1.5, 0.5, 1.5], [1.0, 1.0, 0.5, 1.5]], rtol=1e-6
+    )
+    # interleaved groups: each window is compared with its own size only
+    mixed = normalize_by_size(tf.constant([[1.0, 10.0, 3.0, 30.0]]), [0, 1, 0, 1])
+    np.testing.assert_allclose(mixed.numpy(), [[0.5, 0.5, 1.5, 1.5]], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "groups",
+    [
+        np.repeat([0, 1, 2], 4),  # original+regions, N = 12
+        np.repeat([1, 2], 4),  # tiles+regions: no 1/2 window (they are the tiles)
+        np.tile(np.repeat([0, 1, 2], 4), 4),  # regions-in-tiles
+    ],
+    ids=["original+regions", "tiles+regions", "regions-in-tiles"],
+)
+def test_after_normalize_by_size_every_size_has_mean_one(groups):
+    rng = np.random.default_rng(3)
+    scale = np.array([1.0, 20.0, 0.05])[groups]  # sizes on very different scales
+    scores = rng.uniform(0.1, 1.0, size=(3, len(groups))) * scale
+    normalized = normalize_by_size(scores.astype("float32"), groups).numpy()
+    assert np.isfinite(normalized).all()
+    for group in np.unique(groups):
+        np.testing.assert_allclose(
+            normalized[:, groups == group].mean(axis=1), 1.0, rtol=1e-5
+        )
+    # ranks inside a size are kept
+    for group in np.unique(groups):
+        np.testing.assert_array_equal(
+            np.argsort(normalized[:, groups == group], axis=1),
+            np.argsort(scores[:, groups == group], axis=1),
+        )

@@ -46,3 +46,35 @@ def test_gradient_reaches_pixels_inside_every_selected_region():
         for top, left, bottom, right in selected[image].numpy():
             outside[image, top:bottom, left:right] = False
     assert gradient[..., 0][outside].max(initial=0.0) == 0.0
+
+
+def test_area_crop_gradient_scales_each_crop_by_its_share_of_the_image():
+    images = tf.Variable(np.random.default_rng(0).random((2, 12, 12, 1), "float32"))
+    boxes = tf.constant([[0, 0, 6, 6], [0, 0, 12, 12], [4, 0, 8, 12]])
+    gradients, values = {}, {}
+    for mode in ("sum", "area"):
+        with tf.GradientTape() as tape:
+            values[mode] = form_training_images(images, boxes, crop_gradient=mode)
+            loss = tf.reduce_sum(values[mode])
+        gradients[mode] = tape.gradient(loss, images).numpy()
+    # The images are the same; only the backward pass differs.
+    np.testing.assert_array_equal(values["sum"], values["area"])
+    # Every output pixel carries gradient 1: summed, each image gets
+    # 144 (original) + 144 per crop; scaled, a crop gives 144 x its area share.
+    np.testing.assert_allclose(gradients["sum"].sum(axis=(1, 2, 3)), [576, 576])
+    expected = 144 * (1 + 36 / 144 + 1 + 48 / 144)
+    np.testing.assert_allclose(gradients["area"].sum(axis=(1, 2, 3)), [expected] * 2)
+
+
+def test_area_crop_gradient_of_the_whole_image_is_unchanged():
+    images = tf.Variable(np.random.default_rng(1).random((1, 8, 8, 1), "float32"))
+    weights = tf.constant(np.random.default_rng(2).random((1, 8, 8, 1), "float32"))
+    gradients = []
+    for mode in ("sum", "area"):
+        with tf.GradientTape() as tape:
+            crops = form_training_images(
+                images, [[0, 0, 8, 8]], include_original=False, crop_gradient=mode
+            )
+            loss = tf.reduce_sum(crops * weights)
+        gradients.append(tape.gradient(loss, images).numpy())
+    np.testing.assert_allclose(gradients[0], gradients[1], rtol=1e-6)

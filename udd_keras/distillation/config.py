@@ -32,7 +32,7 @@ from udd_keras.distillation.initialization import SELECTIONS
 from udd_keras.errors import UddError
 from udd_keras.losses import MATCHED_PARAMETERS, METRICS
 from udd_keras.policies import JITTER_FUNCTIONS, POLICIES, SCORED_POLICIES
-from udd_keras.regions import NUM_REGIONS_ALLOWED
+from udd_keras.regions import CROP_GRADIENTS, NUM_REGIONS_ALLOWED
 from udd_keras.regions.formations import (
     DECODES,
     FORMATIONS,
@@ -51,6 +51,7 @@ GRAYSCALE_DIGIT_SETS = ("mnist", "fashion_mnist", "digits")
 
 _METHOD_DEFAULTS = {
     "udd": dict(
+        crop_gradient="sum",
         score_normalization="none",
         cfc_scale="loss",
         formation="original+regions",
@@ -61,6 +62,7 @@ _METHOD_DEFAULTS = {
         init="real",
     ),
     "idc": dict(
+        crop_gradient="sum",
         score_normalization="none",
         cfc_scale="loss",
         formation="tiles",
@@ -71,6 +73,7 @@ _METHOD_DEFAULTS = {
         init="mosaic",
     ),
     "dc": dict(
+        crop_gradient="sum",
         score_normalization="none",
         cfc_scale="loss",
         formation="original",
@@ -114,6 +117,11 @@ class DistillConfig:
         jitter_function: `"gaussian"`, `"uniform"` or `"salt_and_pepper"`.
         jitter_amount: float, jitter strength in normalised pixel units.
         response_layer: int, index of the ConvNet block whose map is scored.
+        crop_gradient: `"sum"` (bilinear resizing's own backward pass: a
+            crop's gradient grows with its zoom) or `"area"` (each crop's
+            gradient scaled by its share of the image area, so regions of
+            every size pull on the pixels alike); see
+            `udd_keras.regions.formation.form_training_images`.
         cfc_weight: float, weight of the CFC loss.
         cfc_scale: `"loss"`: `L = L_match + cfc_weight * L_cfc` (the paper);
             `"gradient"`: per class, the CFC pixel gradient is rescaled to
@@ -185,6 +193,7 @@ class DistillConfig:
     factor: int = 2
     include_original: bool | None = None
     score_normalization: str | None = None
+    crop_gradient: str | None = None
     jitters: int = 2
     jitter_function: str = "gaussian"
     jitter_amount: float = 0.1
@@ -240,6 +249,7 @@ class DistillConfig:
         filled["net_augmentation"] = "color_crop"
         values = dataclasses.asdict(self)
         values["formation"] = _resolve_formation(values, filled["formation"])
+        _check_choice("formation", values["formation"], FORMATIONS)
         if values["formation"] in ("tiles", "tiles+regions", "regions-in-tiles"):
             # Tiles start as IDC's: factor**2 real images shrunk into them.
             filled["init"] = "mosaic"
@@ -290,6 +300,7 @@ class DistillConfig:
             "score normalization", self.score_normalization, SCORE_NORMALIZATIONS
         )
         _check_choice("CFC scale", self.cfc_scale, CFC_SCALES)
+        _check_choice("crop gradient", self.crop_gradient, CROP_GRADIENTS)
         mined = self.formation in MINED_FORMATIONS
         if mined and self.policy in _UNMINED_POLICY.values():
             raise UddError(
@@ -302,6 +313,9 @@ class DistillConfig:
                 f"be {_UNMINED_POLICY[self.formation]!r}; got {self.policy!r} (for "
                 "mined regions choose one of " + ", ".join(MINED_FORMATIONS) + ")"
             )
+        if mined:
+            # Raises the formation's own message when no candidate is left.
+            formation_boxes(self.formation, 32, 32, self.num_regions, self.factor)
         candidates = self.candidates_per_image
         if mined and not (
             isinstance(self.num_selected, int) and 1 <= self.num_selected <= candidates

@@ -43,6 +43,7 @@ from udd_keras.errors import (
     RunInterrupted,
     UddError,
 )
+from udd_keras.regions.formations import MINED_FORMATIONS
 
 
 class DistillationInterrupted(RunInterrupted):
@@ -209,7 +210,7 @@ class Distiller:
         power = 1 if self.config.image_optimizer == "adam" else 2
         self.lr_scale = (1.0 / std**power).astype(np.float32)
         self.step = tf.Variable(0, dtype=tf.int64, name="step")
-        self.checkpoint = tf.train.Checkpoint(
+        state = dict(
             step=self.step,
             images=self.engine.images,
             image_velocity=self.engine.image_velocity,
@@ -223,6 +224,13 @@ class Distiller:
             class_centers=self.engine.class_centers,
             centers_filled=self.engine.centers_filled,
         )
+        self.checkpoint = tf.train.Checkpoint(
+            **state, trained_boxes=self.engine.trained_boxes
+        )
+        # Checkpoints written before `trained_boxes` existed restore through
+        # this one: the same variables, without the boxes.
+        self._legacy_checkpoint = tf.train.Checkpoint(**state)
+        self._boxes_restored = False
         self.manager = None
         if self.run_dir is not None:
             self.manager = tf.train.CheckpointManager(
@@ -240,11 +248,14 @@ class Distiller:
         # with that field's value as the run used it.
         saved = DistillConfig.from_dict(self.shared_dir.read_config()).resolve()
         given = config.resolve().to_dict()
+        ignored = {"iterations", "checkpoint_every", "log_every"}
+        if saved.formation not in MINED_FORMATIONS:
+            # P is unused when nothing is mined (older configs stored 8).
+            ignored.add("num_selected")
         differing = [
             key
             for key, value in saved.to_dict().items()
-            if key not in ("iterations", "checkpoint_every", "log_every")
-            and given.get(key) != value
+            if key not in ignored and given.get(key) != value
         ]
         if differing:
             shown = ", ".join(
@@ -307,7 +318,7 @@ class Distiller:
         problems = []
         for path in candidates:
             try:
-                self.checkpoint.restore(path).assert_consumed()
+                self._restore_checkpoint(path)
             # A damaged file raises OpError, or IndexError ("Read less bytes
             # than requested"); a foreign one an AssertionError or ValueError.
             except (
@@ -329,6 +340,15 @@ class Distiller:
             )
         self.run_dir.truncate_metrics(0)
         return False
+
+    def _restore_checkpoint(self, path):
+        """Restores `path`, written with or without the trained boxes."""
+        try:
+            self.checkpoint.restore(path).assert_consumed()
+            self._boxes_restored = True
+        except AssertionError:
+            self._legacy_checkpoint.restore(path).assert_consumed()
+            self._boxes_restored = False
 
     def _release_run_dir(self):
         """Unlocks the output directory; deletes a worker's temporary one."""
@@ -428,7 +448,8 @@ class Distiller:
                 self.engine.image_lr.assign(self.image_lr_at(iteration) * self.lr_scale)
             key = fold_in(base_key, iteration, inner)
             boxes = self.engine.select_regions(key)
-            self._last_boxes = boxes
+            self.engine.trained_boxes.assign(boxes)
+            self._boxes_restored = True
             if inner == 0 and config.cfc_weight:
                 self.engine.fill_centers(boxes)
             losses = self.engine.update_images(key, boxes).numpy()
@@ -520,19 +541,17 @@ class Distiller:
     def final_regions(self):
         """The regions the images were last trained on; int32 (N, K, 4).
 
-        These are the boxes of the last inner step this process ran. A run that
-        took no step here (restored at its end, or not run yet) selects them
-        with the current network and the last step's key, as that step would.
+        These are the boxes of the last inner step, kept in the checkpoint, so
+        a run restored at its end exports the same boxes. A run that has taken
+        no step (or was restored from a checkpoint older than this record)
+        selects them with the current network and the last step's key.
         """
-        boxes = getattr(self, "_last_boxes", None)
-        if boxes is None:
-            step = max(self.total_steps - 1, 0)
-            iteration, inner = divmod(step, self.config.inner_steps)
-            key = fold_in(
-                tf.constant([self.config.seed, 0], tf.int32), iteration, inner
-            )
-            boxes = self.engine.select_regions(key)
-        return np.asarray(boxes)
+        if self._boxes_restored:
+            return self.engine.trained_boxes.numpy()
+        step = max(self.total_steps - 1, 0)
+        iteration, inner = divmod(step, self.config.inner_steps)
+        key = fold_in(tf.constant([self.config.seed, 0], tf.int32), iteration, inner)
+        return self.engine.select_regions(key).numpy()
 
     def _finish(self, seconds):
         result = self.snapshot(seconds)

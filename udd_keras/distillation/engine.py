@@ -171,6 +171,11 @@ class DistillationEngine(tf.Module):
             self.centers_filled = tf.Variable(
                 tf.zeros([num_classes], tf.bool), name="centers_filled"
             )
+            # The boxes of the last image update (exported with the set).
+            self.trained_boxes = tf.Variable(
+                tf.zeros([len(self.labels), config.regions_per_image, 4], tf.int32),
+                name="trained_boxes",
+            )
         self.matched_variables = select_matched_variables(self.model, config.matched)
         self.x_train = tf.constant(x_train, tf.float32)
         self.y_train = tf.constant(y_train, tf.int32)
@@ -302,7 +307,12 @@ class DistillationEngine(tf.Module):
         """S_train of some synthetic images: (B * per-image count, H, W, C)."""
         if self.config.regions_per_image == 0:
             return images
-        return form_training_images(images, boxes, self.formation.includes_original)
+        return form_training_images(
+            images,
+            boxes,
+            self.formation.includes_original,
+            crop_gradient=self.config.crop_gradient,
+        )
 
     # ------------------------------------------------------------------ images
 

@@ -6,9 +6,14 @@ from udd_keras.regions.boxes import (
     uniform_boxes,
     window_side,
 )
-from udd_keras.regions.formation import crop_and_resize, form_training_images
+from udd_keras.regions.formation import (
+    CROP_GRADIENTS,
+    crop_and_resize,
+    form_training_images,
+)
 
 __all__ = [
+    "CROP_GRADIENTS",
     "NUM_REGIONS_ALLOWED",
     "candidate_boxes",
     "crop_and_resize",

@@ -59,13 +59,41 @@ def crop_and_resize(images, boxes):
     )
 
 
-def form_training_images(images, boxes, include_original=True):
+CROP_GRADIENTS = ("sum", "area")
+
+
+@tf.custom_gradient
+def _scale_gradient(values, scale):
+    """Identity forward; the backward pass multiplies by `scale` (B, 1, 1, 1)."""
+
+    def backward(upstream):
+        return upstream * scale, tf.zeros_like(scale)
+
+    return tf.identity(values), backward
+
+
+def box_area_shares(boxes, height, width):
+    """Each box's share of the image area; float32 of the boxes' leading shape."""
+    boxes = tf.cast(boxes, tf.float32)
+    sides = boxes[..., 2:] - boxes[..., :2]
+    return sides[..., 0] * sides[..., 1] / float(height * width)
+
+
+def form_training_images(images, boxes, include_original=True, crop_gradient="sum"):
     """Builds S_train: each image followed by its resized regions.
 
     Args:
         images: float tensor (B, H, W, C), the synthetic images.
         boxes: int tensor (B, K, 4) or (K, 4), the selected regions.
         include_original: bool, whether the whole image is a training image too.
+        crop_gradient: `"sum"`: the gradient of a resized crop reaches the
+            stored pixels as bilinear resizing's backward pass gives it, summed
+            over the output pixels each stored pixel spreads to (a crop of 1/3
+            of the side moves its pixels about 9x as hard as the whole image
+            does); `"area"`: that gradient is multiplied by the crop's share of
+            the image area, so every training image pulls on a stored pixel
+            with the weight of one output pixel, whatever its zoom. The
+            images themselves are the same either way.
 
     Returns:
         float32 tensor (B * (K + include_original), H, W, C), per image
@@ -73,6 +101,12 @@ def form_training_images(images, boxes, include_original=True):
     """
     images = tf.convert_to_tensor(images, tf.float32)
     crops = crop_and_resize(images, boxes)
+    if crop_gradient == "area":
+        boxes = tf.convert_to_tensor(boxes)
+        if boxes.shape.rank == 2:
+            boxes = tf.tile(boxes[None], [tf.shape(images)[0], 1, 1])
+        shares = box_area_shares(boxes, images.shape[1], images.shape[2])
+        crops = _scale_gradient(crops, tf.reshape(shares, [-1, 1, 1, 1]))
     if not include_original:
         return crops
     shape = tf.shape(crops)

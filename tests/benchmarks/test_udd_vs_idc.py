@@ -1,0 +1,116 @@
+"""benchmarks/udd_vs_idc.py: variant parsing and the scoring agreement."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from udd_keras.data import load_dataset
+from udd_keras.distillation import DistillConfig, Distiller
+
+SMALL = dict(width=8, iterations=1, inner_steps=1, net_images=64, real_batch=16)
+
+
+@pytest.fixture(scope="module")
+def udd_vs_idc(load_benchmark):
+    return load_benchmark("udd_vs_idc")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits")
+
+
+def make_engine(digits, **settings):
+    config = DistillConfig("digits", ipc=1, **SMALL, **settings)
+    engine = Distiller(config, dataset=digits).engine
+    engine.reset_network(0)
+    return engine
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "p4:method=udd,formation=tiles+regions,num_selected=4",
+            ("p4", {"method": "udd", "formation": "tiles+regions", "num_selected": 4}),
+        ),
+        ("idc:method=idc", ("idc", {"method": "idc"})),
+        ("plain", ("plain", {})),
+        ("plain:", ("plain", {})),
+        # values are JSON when they parse; empty pairs are skipped
+        (
+            "w:cfc_weight=0.5,,cfc_scale=gradient,clip=false",
+            ("w", {"cfc_weight": 0.5, "cfc_scale": "gradient", "clip": False}),
+        ),
+        # the last method wins, and it comes first
+        (
+            "m:decode=fixed,method=udd,method=idc",
+            ("m", {"method": "idc", "decode": "fixed"}),
+        ),
+        ("dash:score-normalization=size", ("dash", {"score_normalization": "size"})),
+    ],
+)
+def test_parse_variant(udd_vs_idc, text, expected):
+    assert udd_vs_idc.parse_variant(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (":method=udd", "--variant takes NAME:KEY=VALUE,..., got ':method=udd'"),
+        ("x:formation", "--set takes KEY=VALUE, got 'formation'"),
+        ("x:colour=red", "--set colour: not a DistillConfig field"),
+        ("x:seed=1", "--set seed: use --seed instead"),
+    ],
+)
+def test_parse_variant_errors(udd_vs_idc, text, message):
+    with pytest.raises(ValueError, match=message):
+        udd_vs_idc.parse_variant(text)
+
+
+def test_parse_args_needs_a_valid_variant(udd_vs_idc, capsys):
+    args = udd_vs_idc.parse_args(
+        ["--variant", "idc:method=idc", "--variant", "t:formation=tiles+regions"]
+    )
+    assert args.variants == [
+        ("idc", {"method": "idc"}),
+        ("t", {"formation": "tiles+regions"}),
+    ]
+    assert (args.dataset, args.split, args.decodes) == (
+        "fashion_mnist",
+        "validation",
+        None,
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        udd_vs_idc.parse_args([])
+    assert exit_info.value.code == 2
+    assert "give at least one --variant" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        udd_vs_idc.parse_args(["--variant", ":method=udd"])
+    assert "--variant takes NAME:KEY=VALUE" in capsys.readouterr().err
+
+
+def test_selection_agreement_of_a_draw_with_itself_is_one(udd_vs_idc, digits):
+    engine = make_engine(digits, formation="tiles+regions")
+    agreement, chance = udd_vs_idc.selection_agreement(engine, [0, 7], [0, 7])
+    assert agreement == 1.0
+    assert chance == 4 / 8  # P / N'
+
+
+def test_selection_agreement_counts_the_shared_picks(udd_vs_idc, digits):
+    engine = make_engine(digits, policy="random", num_selected=6)
+    agreement, chance = udd_vs_idc.selection_agreement(engine, [0, 7], [0, 8])
+    picks = [
+        np.argsort(engine.region_scores(tf.constant(key)).numpy(), axis=1)[:, :6]
+        for key in ([0, 7], [0, 8])
+    ]
+    shared = [len(set(a) & set(b)) for a, b in zip(*picks, strict=True)]
+    assert agreement == pytest.approx(np.mean(shared) / 6)
+    assert 0.0 <= agreement < 1.0
+    assert chance == 6 / 12
+
+
+@pytest.mark.parametrize("method", ["idc", "dc"])
+def test_selection_agreement_without_mining_is_none(udd_vs_idc, digits, method):
+    engine = make_engine(digits, method=method)
+    assert udd_vs_idc.selection_agreement(engine, [0, 7], [0, 8]) == (None, None)
