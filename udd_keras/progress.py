@@ -43,6 +43,9 @@ class DistillProgress:
             f"it {record['iteration']} loss {record['matching_loss']:.3g}"
             f" cfc {record['cfc_loss']:.3g}"
         )
+        if record.get("cfc_gradient_ratio"):
+            # CFC's pixel gradient against the matching gradient's.
+            status += f" (grad x{record['cfc_gradient_ratio']:.2g})"
         rate = f"{1.0 / max(record['seconds'], 1e-9):.2f} step/s"
         self.progress.update(self.task, completed=step, status=status, rate=rate)
 

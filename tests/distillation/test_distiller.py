@@ -232,6 +232,8 @@ def test_export_stores_what_the_decode_asks_for(
     path = tmp_path / "synthetic.tfrecord"
     synthetic = read_synthetic_set(path)
     assert synthetic.metadata.include_original is original
+    assert synthetic.metadata.extra["formation"] == result.config.formation
+    assert synthetic.metadata.extra["decode"] == decode
     if stored:
         assert synthetic.boxes.shape == (10, stored, 4)
         # The trained boxes, fixed (tiles) first: a fixed decode keeps the tiles.

@@ -607,7 +607,11 @@ def export(result, dataset, tfrecord_path, png_path=None):
         method=config.method,
         normalization=dataset.normalization.to_dict(),
         include_original=bool(config.include_original),
-        extra={"config": config.to_dict()},
+        extra={
+            "formation": config.formation,
+            "decode": config.decode,
+            "config": config.to_dict(),
+        },
     )
     # The formation decides what a stored image decodes to: every box it was
     # last trained on, or only the fixed part (the tiles) before the mined ones.
