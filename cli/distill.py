@@ -107,7 +107,8 @@ _SETTINGS = {
 @click.option(
     "--select",
     type=click.IntRange(1),
-    help="Mined regions trained on, P. [default: 8 for original+regions, 4 with tiles]",
+    help="Mined regions trained on, P. [default: 2 for tiles+regions, 4 for "
+    "regions-in-tiles, 8 for original+regions]",
 )
 @click.option(
     "--factor",
@@ -128,7 +129,7 @@ _SETTINGS = {
     "(removes the bias toward large windows). [default: the method's]",
 )
 @click.option(
-    "--jitters", type=click.IntRange(1), help="Jittered copies M. [default: 2]"
+    "--jitters", type=click.IntRange(1), help="Jittered copies M. [default: 8]"
 )
 @click.option(
     "--jitter-fn",
@@ -138,12 +139,14 @@ _SETTINGS = {
 @click.option(
     "--jitter-amount",
     type=float,
-    help="Jitter strength (normalised units). [default: 0.1]",
+    help="Jitter strength (normalised units). [default: 1.0]",
 )
 @click.option(
     "--cfc-weight",
     type=float,
-    help="CFC loss weight. [default: 1 for udd, 0 otherwise]",
+    help="CFC weight; with --cfc-scale gradient, CFC's pixel gradient as a "
+    "multiple of the matching gradient's norm. [default: 0.1 for udd, 0 "
+    "otherwise]",
 )
 @click.option(
     "--cfc-scale",

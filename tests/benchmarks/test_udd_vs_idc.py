@@ -94,11 +94,13 @@ def test_selection_agreement_of_a_draw_with_itself_is_one(udd_vs_idc, digits):
     engine = make_engine(digits, formation="tiles+regions")
     agreement, chance = udd_vs_idc.selection_agreement(engine, [0, 7], [0, 7])
     assert agreement == 1.0
-    assert chance == 4 / 8  # P / N'
+    assert chance == 2 / 8  # P / N' (P = 2 by default for tiles+regions)
 
 
 def test_selection_agreement_counts_the_shared_picks(udd_vs_idc, digits):
-    engine = make_engine(digits, policy="random", num_selected=6)
+    engine = make_engine(
+        digits, formation="original+regions", policy="random", num_selected=6
+    )
     agreement, chance = udd_vs_idc.selection_agreement(engine, [0, 7], [0, 8])
     picks = [
         np.argsort(engine.region_scores(tf.constant(key)).numpy(), axis=1)[:, :6]

@@ -40,12 +40,15 @@ def test_distill_digits_writes_the_four_outputs(tmp_path):
     assert (config["method"], config["policy"], config["num_selected"]) == (
         "udd",
         "jitter",
-        8,
+        2,
     )
+    assert (config["formation"], config["decode"]) == ("tiles+regions", "fixed")
+    assert (config["jitters"], config["jitter_amount"]) == (8, 1.0)
     lines = (out / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["step"] for line in lines] == [1, 2, 3, 4]
     stored = read_synthetic_set(out / "synthetic.tfrecord")
-    assert stored.images.shape == (10, 8, 8, 1) and stored.boxes.shape == (10, 8, 4)
+    # decode fixed: only the 4 tiles are stored
+    assert stored.images.shape == (10, 8, 8, 1) and stored.boxes.shape == (10, 4, 4)
 
 
 def test_distill_flags_reach_the_config(tmp_path):
@@ -76,6 +79,12 @@ def test_distill_flags_reach_the_config(tmp_path):
             "8",
             "--select",
             "3",
+            "--decode",
+            "trained",
+            "--jitters",
+            "3",
+            "--jitter-amount",
+            "0.2",
             "--cfc-weight",
             "0.5",
             "--tau",
@@ -96,10 +105,13 @@ def test_distill_flags_reach_the_config(tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["ipc"] == 2 and config["policy"] == "activation"
     assert (config["num_regions"], config["num_selected"]) == (8, 3)
+    assert (config["formation"], config["decode"]) == ("tiles+regions", "trained")
+    assert (config["jitters"], config["jitter_amount"]) == (3, 0.2)
     assert (config["cfc_weight"], config["tau"], config["alpha"]) == (0.5, 0.2, 0.9)
     assert (config["metric"], config["lr_img"], config["seed"]) == ("mse", 0.002, 7)
     assert config["precision"] == "mixed_bfloat16"
-    assert read_synthetic_set(out / "synthetic.tfrecord").boxes.shape == (20, 3, 4)
+    # decode trained: the 4 tiles and the 3 mined regions are stored
+    assert read_synthetic_set(out / "synthetic.tfrecord").boxes.shape == (20, 7, 4)
 
 
 def test_preset_settings_reach_the_config_and_flags_win(tmp_path):
@@ -145,11 +157,12 @@ def test_idc_with_a_scoring_policy_mines_regions_besides_the_tiles(tmp_path):
     assert (config["formation"], config["policy"], config["num_selected"]) == (
         "tiles+regions",
         "jitter",
-        4,
+        2,
     )
     assert (config["include_original"], config["init"]) == (False, "mosaic")
+    assert (config["decode"], config["cfc_weight"]) == ("trained", 0.0)
     stored = read_synthetic_set(out / "synthetic.tfrecord")
-    assert stored.boxes.shape == (10, 8, 4)  # 4 tiles + 4 mined
+    assert stored.boxes.shape == (10, 6, 4)  # 4 tiles + 2 mined
     assert stored.metadata.include_original is False
 
 

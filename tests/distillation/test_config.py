@@ -11,10 +11,22 @@ def test_method_defaults_follow_the_paper_and_idc():
     assert (udd.policy, udd.num_regions, udd.num_selected, udd.jitters) == (
         "jitter",
         12,
-        8,
         2,
+        8,
     )
-    assert (udd.tau, udd.alpha, udd.cfc_weight, udd.lr_img) == (0.7, 0.5, 1.0, 1e-4)
+    assert udd.jitter_amount == 1.0
+    assert (udd.tau, udd.alpha, udd.cfc_weight, udd.lr_img) == (0.7, 0.5, 0.1, 1e-4)
+    assert (udd.formation, udd.decode, udd.init, udd.include_original) == (
+        "tiles+regions",
+        "fixed",
+        "mosaic",
+        False,
+    )
+    assert (udd.score_normalization, udd.crop_gradient, udd.cfc_scale) == (
+        "size",
+        "area",
+        "gradient",
+    )
     assert DistillConfig("cifar10").resolve().lr_img == 0.005
     assert (udd.metric, udd.net_images, udd.iterations, udd.inner_steps) == (
         "l1",
@@ -30,8 +42,25 @@ def test_method_defaults_follow_the_paper_and_idc():
         "mse",
     )
     assert idc.net_images == 2000 and idc.regions_per_image == 4
+    assert (idc.formation, idc.decode, idc.init) == ("tiles", "trained", "mosaic")
+    assert (idc.score_normalization, idc.crop_gradient, idc.cfc_scale) == (
+        "none",
+        "sum",
+        "loss",
+    )
     dc = DistillConfig("digits", method="dc").resolve()
     assert (dc.policy, dc.net_data, dc.matched) == ("none", "synthetic", "all")
+    assert (dc.formation, dc.decode, dc.init, dc.cfc_weight) == (
+        "original",
+        "trained",
+        "real",
+        0.0,
+    )
+    assert (dc.score_normalization, dc.crop_gradient, dc.cfc_scale) == (
+        "none",
+        "sum",
+        "loss",
+    )
 
 
 def test_explicit_values_win_over_method_defaults():
@@ -43,7 +72,12 @@ def test_explicit_values_win_over_method_defaults():
     "kwargs, message",
     [
         (
-            {"num_selected": 13},
+            {"num_selected": 9},
+            r"P must be between 1 and 8 \(the candidates of formation "
+            r"'tiles\+regions' with N=12\), got 9",
+        ),
+        (
+            {"formation": "original+regions", "num_selected": 13},
             r"P must be between 1 and 12 \(the candidates of formation "
             r"'original\+regions' with N=12\), got 13",
         ),
@@ -79,10 +113,17 @@ def test_image_learning_rate_follows_idc_scaling():
 
 # (method, formation, policy, P, whole image, init, fixed, mined, candidates)
 METHOD_RESOLUTION = [
-    ("udd", "original+regions", "jitter", 8, True, "real", 0, 8, 12),
+    ("udd", "tiles+regions", "jitter", 2, False, "mosaic", 4, 2, 8),
     ("idc", "tiles", "uniform", 4, False, "mosaic", 4, 0, 0),
     ("dc", "original", "none", None, True, "real", 0, 0, 0),
 ]
+
+# (decode, score normalization, CFC scale, crop gradient) per method
+METHOD_READING = {
+    "udd": ("fixed", "size", "gradient", "area"),
+    "idc": ("trained", "none", "loss", "sum"),
+    "dc": ("trained", "none", "loss", "sum"),
+}
 
 
 @pytest.mark.parametrize(
@@ -93,13 +134,14 @@ def test_method_default_formations(
     method, formation, policy, selected, original, init, fixed, mined, candidates
 ):
     config = DistillConfig("digits", method=method).resolve()
-    assert (config.formation, config.policy, config.decode) == (
-        formation,
-        policy,
-        "trained",
-    )
+    assert (config.formation, config.policy) == (formation, policy)
     assert (config.include_original, config.init) == (original, init)
-    assert (config.score_normalization, config.cfc_scale) == ("none", "loss")
+    assert (
+        config.decode,
+        config.score_normalization,
+        config.cfc_scale,
+        config.crop_gradient,
+    ) == METHOD_READING[method]
     assert config.candidates_per_image == candidates
     assert config.fixed_regions_per_image == fixed
     assert config.regions_per_image == fixed + mined
@@ -122,16 +164,28 @@ def test_method_default_formations(
             {"method": "idc", "policy": "jitter"},
             "tiles+regions",
             "jitter",
-            4,
+            2,
             "mosaic",
-            8,
+            6,
         ),
         (
             {"method": "idc", "policy": "random"},
             "tiles+regions",
             "random",
-            4,
+            2,
             "mosaic",
+            6,
+        ),
+        # a scoring policy on UDD keeps its tiles + regions
+        ({"policy": "jitter"}, "tiles+regions", "jitter", 2, "mosaic", 6),
+        # a scoring policy with the whole image: how configs written before
+        # formations existed read
+        (
+            {"policy": "jitter", "include_original": True},
+            "original+regions",
+            "jitter",
+            8,
+            "real",
             8,
         ),
         # a scoring policy on DC mines regions besides the whole image
@@ -144,7 +198,15 @@ def test_method_default_formations(
             8,
         ),
         # a mined formation without a policy gets the paper's jitter
-        ({"formation": "tiles+regions"}, "tiles+regions", "jitter", 4, "mosaic", 8),
+        ({"formation": "tiles+regions"}, "tiles+regions", "jitter", 2, "mosaic", 6),
+        (
+            {"formation": "original+regions"},
+            "original+regions",
+            "jitter",
+            8,
+            "real",
+            8,
+        ),
         (
             {"formation": "regions-in-tiles"},
             "regions-in-tiles",
@@ -163,12 +225,12 @@ def test_method_default_formations(
         ),
         # explicit values win
         (
-            {"formation": "tiles+regions", "num_selected": 2, "init": "real"},
+            {"formation": "tiles+regions", "num_selected": 3, "init": "real"},
             "tiles+regions",
             "jitter",
-            2,
+            3,
             "real",
-            6,
+            7,
         ),
     ],
 )
@@ -199,9 +261,14 @@ def test_idc_with_a_scoring_policy_keeps_idcs_other_defaults():
             "train on the whole image; choose the formation instead",
         ),
         (
-            {"include_original": False},
+            {"formation": "original+regions", "include_original": False},
             r"include_original=False contradicts formation 'original\+regions', "
             "which trains on the whole image; choose the formation instead",
+        ),
+        (
+            {"formation": "tiles+regions", "include_original": True},
+            r"include_original=True contradicts formation 'tiles\+regions', "
+            "which does not train on the whole image; choose the formation instead",
         ),
         (
             {"formation": "regions-in-tiles", "include_original": True},
@@ -215,7 +282,10 @@ def test_include_original_contradicting_the_formation(settings, message):
 
 
 def test_include_original_agreeing_with_the_formation_is_accepted():
-    assert DistillConfig("digits", include_original=True).resolve().include_original
+    whole = DistillConfig("digits", formation="original+regions", include_original=True)
+    assert whole.resolve().include_original is True
+    udd = DistillConfig("digits", include_original=False).resolve()
+    assert (udd.formation, udd.include_original) == ("tiles+regions", False)
     idc = DistillConfig("digits", method="idc", include_original=False).resolve()
     assert idc.include_original is False
 
@@ -268,8 +338,19 @@ def test_policy_that_does_not_fit_the_formation(settings, message):
             48,
             49,
         ),
-        ({"num_regions": 4, "num_selected": 5}, "original+regions", 4, 5),
-        ({"num_regions": 8, "num_selected": 0}, "original+regions", 8, 0),
+        (
+            {"formation": "original+regions", "num_regions": 4, "num_selected": 5},
+            "original+regions",
+            4,
+            5,
+        ),
+        (
+            {"formation": "original+regions", "num_regions": 8, "num_selected": 0},
+            "original+regions",
+            8,
+            0,
+        ),
+        ({"num_regions": 8, "num_selected": 5}, "tiles+regions", 4, 5),
     ],
 )
 def test_selected_regions_out_of_range_name_the_allowed_range(
@@ -289,7 +370,11 @@ def test_selected_regions_at_the_bounds_are_accepted():
     assert tiles.resolve().regions_per_image == 12
     inside = DistillConfig("digits", formation="regions-in-tiles", num_selected=48)
     assert inside.resolve().regions_per_image == 52
-    assert DistillConfig("digits", num_selected=1).resolve().regions_per_image == 1
+    whole = DistillConfig("digits", formation="original+regions", num_selected=1)
+    assert whole.resolve().regions_per_image == 1
+    whole = DistillConfig("digits", formation="original+regions", num_selected=12)
+    assert whole.resolve().regions_per_image == 12
+    assert DistillConfig("digits", num_selected=1).resolve().regions_per_image == 5
 
 
 def test_unknown_formation_without_a_policy_names_the_allowed_ones():
@@ -325,20 +410,22 @@ def test_bad_formation_settings_name_the_allowed_values(settings, message):
 
 
 @pytest.mark.parametrize(
-    "settings, trained, fixed",
+    "settings, trained, fixed, default_decode",
     [
-        ({"formation": "tiles+regions"}, 8, 4),
-        ({"formation": "regions-in-tiles"}, 8, 4),
-        ({"method": "idc"}, 4, 4),
-        ({"method": "udd"}, 8, 0),
-        ({"method": "dc"}, 0, 0),
+        ({"formation": "tiles+regions"}, 6, 4, "fixed"),
+        ({"formation": "tiles+regions", "num_selected": 4}, 8, 4, "fixed"),
+        ({"formation": "regions-in-tiles"}, 8, 4, "fixed"),
+        ({"formation": "original+regions"}, 8, 0, "fixed"),
+        ({"method": "idc"}, 4, 4, "trained"),
+        ({"method": "udd"}, 6, 4, "fixed"),
+        ({"method": "dc"}, 0, 0, "trained"),
     ],
 )
-def test_decoded_regions_per_image(settings, trained, fixed):
+def test_decoded_regions_per_image(settings, trained, fixed, default_decode):
     config = DistillConfig("digits", **settings)
     as_trained = DistillConfig("digits", decode="trained", **settings).resolve()
     as_fixed = DistillConfig("digits", decode="fixed", **settings).resolve()
-    assert config.resolve().decode == "trained"
+    assert config.resolve().decode == default_decode
     assert as_trained.decoded_regions_per_image == trained
     assert as_fixed.decoded_regions_per_image == fixed
     assert as_fixed.regions_per_image == as_trained.regions_per_image == trained

@@ -36,19 +36,26 @@ def digits():
 def test_udd_run_writes_outputs_with_regions(digits, tmp_path):
     result = distill(digits, ipc=1, out_dir=tmp_path / "run", **SMALL)
     assert result.images.shape == (10, 8, 8, 1)
-    assert result.boxes.shape == (10, 8, 4)
+    # udd's default: IDC's 4 tiles, then P = 2 mined regions.
+    assert result.config.formation == "tiles+regions"
+    assert result.boxes.shape == (10, 6, 4)
+    np.testing.assert_array_equal(
+        result.boxes[:, :4], np.broadcast_to(uniform_boxes(8, 8, 2), (10, 4, 4))
+    )
     assert len(result.metrics) == 6
     assert all(np.isfinite(m["matching_loss"]) for m in result.metrics)
     for name in ("synthetic.tfrecord", "synthetic.png", "config.json", "metrics.jsonl"):
         assert (tmp_path / "run" / name).stat().st_size > 0
     stored = read_synthetic_set(tmp_path / "run" / "synthetic.tfrecord")
     np.testing.assert_array_equal(stored.images, result.images)
-    np.testing.assert_array_equal(stored.boxes, result.boxes)
+    # The default decode is "fixed": a stored image decodes to its tiles only.
+    np.testing.assert_array_equal(stored.boxes, result.boxes[:, :4])
     assert stored.metadata.method == "udd" and stored.metadata.ipc == 1
+    assert stored.metadata.extra["decode"] == "fixed"
     decoded = list(
         as_tf_dataset(tmp_path / "run" / "synthetic.tfrecord", decode_regions=True)
     )
-    assert len(decoded) == 10 * 9
+    assert len(decoded) == 10 * 4
 
 
 def test_images_change_and_stay_in_pixel_range(digits):
@@ -81,7 +88,15 @@ def test_every_policy_runs_a_step(digits, policy):
     result = distill(
         digits, ipc=1, policy=policy, **{**SMALL, "iterations": 1, "inner_steps": 1}
     )
-    assert result.boxes.shape == (10, 8, 4)
+    assert result.config.policy == policy
+    # udd's tiles + regions: 4 tiles, then P = 2 regions mined by the policy.
+    assert result.boxes.shape == (10, 6, 4)
+    tiles = uniform_boxes(8, 8, 2)
+    np.testing.assert_array_equal(
+        result.boxes[:, :4], np.broadcast_to(tiles, (10, 4, 4))
+    )
+    mined = result.boxes[:, 4:].reshape(-1, 1, 4)
+    assert not (mined == tiles[None]).all(axis=-1).any()  # no tile mined twice
 
 
 class _InterruptAt:
@@ -178,8 +193,13 @@ def test_unknown_image_optimizer_is_refused():
 
 def test_mixed_bfloat16_runs_bf16_convolutions_and_stays_close_to_float32(digits):
     def first_step_gradient(precision):
+        # The whole image + regions (init "real"), where 0.94 was measured.
         config = DistillConfig(
-            "digits", ipc=1, precision=precision, **{**SMALL, "width": 16}
+            "digits",
+            ipc=1,
+            precision=precision,
+            formation="original+regions",
+            **{**SMALL, "width": 16},
         ).resolve()
         engine = Distiller(config, dataset=digits).engine
         engine.reset_network(0)
@@ -216,11 +236,19 @@ EXPORT_STEPS = {**SMALL, "iterations": 1, "inner_steps": 2}
     "settings, decode, stored, original, per_image",
     [
         ({"formation": "tiles+regions"}, "fixed", 4, False, 4),
-        ({"formation": "tiles+regions"}, "trained", 8, False, 8),
+        ({"formation": "tiles+regions"}, "trained", 6, False, 6),
+        (
+            {"formation": "tiles+regions", "num_selected": 4},
+            "trained",
+            8,
+            False,
+            8,
+        ),
         ({"method": "idc", "policy": "jitter"}, "fixed", 4, False, 4),
         ({"formation": "regions-in-tiles"}, "fixed", 4, False, 4),
-        ({"method": "udd"}, "fixed", 0, True, 1),
-        ({"method": "udd"}, "trained", 8, True, 9),
+        ({"method": "udd"}, "fixed", 4, False, 4),
+        ({"formation": "original+regions"}, "fixed", 0, True, 1),
+        ({"formation": "original+regions"}, "trained", 8, True, 9),
     ],
 )
 def test_export_stores_what_the_decode_asks_for(
@@ -288,7 +316,7 @@ def test_metric_records_hold_the_cfc_gradient_ratio(digits, tmp_path):
             record
         )
         assert np.isfinite(record["cfc_gradient_ratio"])
-        assert record["cfc_gradient_ratio"] > 0  # udd: CFC weight 1
+        assert record["cfc_gradient_ratio"] > 0  # udd: CFC weight 0.1
 
 
 def test_resuming_a_finished_run_exports_the_same_boxes(digits, tmp_path):
@@ -322,12 +350,36 @@ def test_resume_reads_a_checkpoint_written_without_trained_boxes(digits, tmp_pat
 
 RESUME_STEPS = {**SMALL, "iterations": 1, "inner_steps": 1}
 
+# The fields a config written before formations lacks.
+FORMATION_FIELDS = (
+    "formation",
+    "decode",
+    "score_normalization",
+    "crop_gradient",
+    "cfc_scale",
+)
+
+# How udd read before formations: the whole image + P = 8 mined regions, every
+# trained box decoded, unnormalised scores, bilinear crop gradients, the loss-
+# weighted CFC and the jitter defaults of then.
+OLD_UDD = dict(
+    formation="original+regions",
+    decode="trained",
+    score_normalization="none",
+    crop_gradient="sum",
+    cfc_scale="loss",
+    num_selected=8,
+    cfc_weight=1.0,
+    jitters=2,
+    jitter_amount=0.1,
+)
+
 
 def _write_old_config(run_dir, **old_values):
     """Rewrites `config.json` as a run from before formations would have."""
     path = run_dir / "config.json"
     saved = json.loads(path.read_text())
-    for key in ("formation", "decode", "score_normalization", "cfc_scale"):
+    for key in FORMATION_FIELDS:
         del saved[key]
     path.write_text(json.dumps({**saved, **old_values}))
 
@@ -335,23 +387,48 @@ def _write_old_config(run_dir, **old_values):
 def test_resume_accepts_a_udd_config_written_before_the_formation_fields(
     digits, tmp_path
 ):
-    distill(digits, ipc=1, out_dir=tmp_path, **RESUME_STEPS)
+    distill(digits, ipc=1, out_dir=tmp_path, **OLD_UDD, **RESUME_STEPS)
     _write_old_config(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert (saved["policy"], saved["include_original"], saved["init"]) == (
+        "jitter",
+        True,
+        "real",
+    )
+    assert (saved["num_selected"], saved["jitters"], saved["jitter_amount"]) == (
+        8,
+        2,
+        0.1,
+    )
+    # The same settings as the run (today's names for them) resume it, and the
+    # run goes on as it ran.
     longer = {**RESUME_STEPS, "iterations": 2}
-    resumed = distill(digits, ipc=1, out_dir=tmp_path, resume=True, **longer)
-    assert resumed.config.formation == "original+regions"
+    resumed = distill(digits, ipc=1, out_dir=tmp_path, resume=True, **OLD_UDD, **longer)
+    for key, value in OLD_UDD.items():
+        assert getattr(resumed.config, key) == value, key
+    assert resumed.config.include_original is True
     assert [m["step"] for m in resumed.metrics] == [1, 2]
-    with pytest.raises(
-        RunDirectoryError,
-        match=r"formation='tiles\+regions' \(run has 'original\+regions'\)",
-    ):
+    # The same command without those settings resumes it too: a run from
+    # before formations keeps the settings it started with.
+    again = distill(
+        digits,
+        ipc=1,
+        out_dir=tmp_path,
+        resume=True,
+        **{**RESUME_STEPS, "iterations": 3},
+    )
+    assert again.config.formation == "original+regions"
+    assert (again.config.num_selected, again.config.cfc_scale) == (8, "loss")
+    assert [m["step"] for m in again.metrics] == [1, 2, 3]
+    # A setting that did not change with formations must still agree.
+    with pytest.raises(RunDirectoryError, match=r"tau=0\.5 \(run has 0\.7\)"):
         distill(
             digits,
             ipc=1,
             out_dir=tmp_path,
             resume=True,
-            formation="tiles+regions",
-            **{**RESUME_STEPS, "iterations": 3},
+            tau=0.5,
+            **{**RESUME_STEPS, "iterations": 4},
         )
 
 

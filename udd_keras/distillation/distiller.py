@@ -45,6 +45,25 @@ from udd_keras.errors import (
 )
 from udd_keras.regions.formations import MINED_FORMATIONS
 
+# How runs configured before formations existed behaved, for fields added since.
+_PRE_FORMATION_SETTINGS = {
+    "decode": "trained",
+    "score_normalization": "none",
+    "crop_gradient": "sum",
+    "cfc_scale": "loss",
+}
+# Settings whose udd defaults changed when formations were introduced.
+_CHANGED_WITH_FORMATIONS = {
+    *_PRE_FORMATION_SETTINGS,
+    "formation",
+    "num_selected",
+    "jitters",
+    "jitter_amount",
+    "cfc_weight",
+    "include_original",
+    "init",
+}
+
 
 class DistillationInterrupted(RunInterrupted):
     """The run was stopped by a signal after saving a checkpoint.
@@ -244,11 +263,19 @@ class Distiller:
             raise RunDirectoryError(
                 f"nothing to resume in {self.shared_dir.path}: it holds no config"
             )
-        # Resolved, so that a config written before a field existed compares
-        # with that field's value as the run used it.
-        saved = DistillConfig.from_dict(self.shared_dir.read_config()).resolve()
-        given = config.resolve().to_dict()
+        values = self.shared_dir.read_config()
         ignored = {"iterations", "checkpoint_every", "log_every"}
+        if "formation" not in values:
+            # Written before formations existed: the fields added since take
+            # the values that run used, and the run keeps the settings it was
+            # started with even where today's defaults differ (the same
+            # command resumes it).
+            values = {**_PRE_FORMATION_SETTINGS, **values}
+            ignored |= _CHANGED_WITH_FORMATIONS
+        # Resolved, so that the saved config compares with the values the run
+        # used for every field.
+        saved = DistillConfig.from_dict(values).resolve()
+        given = config.resolve().to_dict()
         if saved.formation not in MINED_FORMATIONS:
             # P is unused when nothing is mined (older configs stored 8).
             ignored.add("num_selected")
