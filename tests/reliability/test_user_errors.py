@@ -32,13 +32,18 @@ def test_unknown_dataset_in_evaluate_full(run_cli, assert_one_line_error):
         (["--ipc", "100000"], "ipc 100000 is larger than the smallest class"),
         (
             ["--select", "13"],
-            "selected regions P must be between 1 and 12 (the candidates of "
-            "formation 'original+regions' with N=12), got 13",
+            "selected regions P must be between 1 and 8 (the candidates of "
+            "formation 'tiles+regions' with N=12), got 13",
         ),
         (
-            ["--regions", "8", "--select", "9"],
+            ["--formation", "original+regions", "--regions", "8", "--select", "9"],
             "selected regions P must be between 1 and 8 (the candidates of "
             "formation 'original+regions' with N=8), got 9",
+        ),
+        (
+            ["--regions", "8", "--select", "5"],
+            "selected regions P must be between 1 and 4 (the candidates of "
+            "formation 'tiles+regions' with N=8), got 5",
         ),
         (
             ["--method", "idc", "--policy", "jitter", "--select", "9"],
