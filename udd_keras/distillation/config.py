@@ -47,6 +47,8 @@ from udd_keras.regions.formations import (
     DECODES,
     FORMATIONS,
     MINED_FORMATIONS,
+    TILED_FORMATIONS,
+    WHOLE_IMAGE_FORMATIONS,
     formation_boxes,
 )
 
@@ -260,7 +262,7 @@ class DistillConfig:
         values = dataclasses.asdict(self)
         values["formation"] = _resolve_formation(values, filled["formation"])
         _check_choice("formation", values["formation"], FORMATIONS)
-        if values["formation"] in ("tiles", "tiles+regions", "regions-in-tiles"):
+        if values["formation"] in TILED_FORMATIONS:
             # Tiles start as IDC's: factor**2 real images shrunk into them.
             filled["init"] = "mosaic"
         for key, default in filled.items():
@@ -273,7 +275,7 @@ class DistillConfig:
             )
         if values["num_selected"] is None:
             values["num_selected"] = _DEFAULT_SELECTED[values["formation"]]
-        includes_original = values["formation"].startswith("original")
+        includes_original = values["formation"] in WHOLE_IMAGE_FORMATIONS
         if values["include_original"] is None:
             values["include_original"] = includes_original
         elif bool(values["include_original"]) != includes_original:
@@ -321,10 +323,12 @@ class DistillConfig:
                 f"be {_UNMINED_POLICY[self.formation]!r}; got {self.policy!r} (for "
                 "mined regions choose one of " + ", ".join(MINED_FORMATIONS) + ")"
             )
-        if mined:
-            # Raises the formation's own message when no candidate is left.
-            formation_boxes(self.formation, 32, 32, self.num_regions, self.factor)
-        candidates = self.candidates_per_image
+        # Raises the formation's own message when no candidate is left.
+        candidates = len(
+            formation_boxes(
+                self.formation, 32, 32, self.num_regions, self.factor
+            ).candidates
+        )
         if mined and not (
             isinstance(self.num_selected, int) and 1 <= self.num_selected <= candidates
         ):
@@ -395,7 +399,7 @@ class DistillConfig:
     @property
     def fixed_regions_per_image(self):
         """Boxes always trained on per image (IDC's tiles), 0 for none."""
-        return self.factor**2 if self.formation.startswith(("tiles", "regions-")) else 0
+        return self.factor**2 if self.formation in TILED_FORMATIONS else 0
 
     @property
     def regions_per_image(self):

@@ -38,6 +38,9 @@ FORMATIONS = (
     "regions-in-tiles",
 )
 MINED_FORMATIONS = ("original+regions", "tiles+regions", "regions-in-tiles")
+# Formations that train on the whole image, and those built on IDC's tiles.
+WHOLE_IMAGE_FORMATIONS = ("original", "original+regions")
+TILED_FORMATIONS = ("tiles", "tiles+regions", "regions-in-tiles")
 DECODES = ("trained", "fixed")
 
 
