@@ -23,6 +23,7 @@ gradient ratio, the scoring agreement between two jitter draws, the mUE (with
 """
 
 import argparse
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -49,6 +50,7 @@ RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 # Settings shared by every variant unless --set says otherwise: the short-budget
 # recipe the earlier comparisons used (quality-*-adam-kmeans.md).
 SHARED = {"image_optimizer": "adam", "lr_img": 0.01, "init_selection": "kmeans"}
+RANDOM_CORESET = "random-coreset"
 
 
 def parse_variant(text):
@@ -95,9 +97,21 @@ def parse_args(argv=None):
         help="evaluate every variant under these decodes (default: its own)",
     )
     parser.add_argument("--mue", action="store_true", help="measure every set's mUE")
+    parser.add_argument(
+        "--random-coreset",
+        action="store_true",
+        help="add a row for the random coreset of the same IPC (one draw per "
+        "distillation seed, evaluated the same way)",
+    )
     parser.add_argument("--out", default=None, help="results file stem")
     parser.add_argument("--tag", default="")
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument(
+        "--workdir",
+        default=None,
+        help="keep run directories here (default: a temporary one); a rerun "
+        "continues an unfinished distillation from its last checkpoint",
+    )
     add_set_option(parser, "a DistillConfig field for every variant (repeatable)")
     args = parser.parse_args(argv)
     args.overrides = checked_overrides(parser, args.overrides)
@@ -156,10 +170,15 @@ def distill_variant(name, settings, args, dataset, seed, workdir):
         **{**SHARED, **args.overrides, **settings},
     )
     out = pathlib.Path(workdir) / f"{name}-seed{seed}"
-    distiller = Distiller(config, dataset=dataset, out_dir=out)
+    resume = (out / "config.json").exists()
+    distiller = Distiller(config, dataset=dataset, out_dir=out, resume=resume)
     start = time.perf_counter()
     result = distiller.run()
     seconds = time.perf_counter() - start
+    if resume:
+        # This process ran only part of the run; the metrics hold every
+        # logged interval's seconds (the steps redone after a kill not counted).
+        seconds = float(sum(m["seconds"] for m in result.metrics))
     agreement, chance = selection_agreement(distiller.engine, [seed, 7], [seed, 8])
     ratios = [m["cfc_gradient_ratio"] for m in result.metrics]
     facts = {
@@ -196,6 +215,54 @@ def evaluate_decode(result, decode, dataset, args, seed, path):
         seed=EVAL_SEED_OFFSET + seed,
     )
     return [100.0 * a for a in report.accuracies], time.perf_counter() - start, len(x)
+
+
+def evaluate_random_coreset(args, dataset, seed):
+    """The random coreset drawn with `seed`, evaluated like the variants."""
+    from udd_keras.coreset import select_coreset
+    from udd_keras.evaluation.protocol import evaluate_arrays
+
+    indices = select_coreset(dataset, args.ipc, method="random", seed=seed)
+    start = time.perf_counter()
+    (report,) = evaluate_arrays(
+        dataset.x_train[indices],
+        dataset.y_train[indices],
+        dataset,
+        epochs=args.epochs,
+        repeats=args.repeats,
+        eval_every=args.epochs,
+        seed=EVAL_SEED_OFFSET + seed,
+    )
+    return [100.0 * a for a in report.accuracies], time.perf_counter() - start
+
+
+def random_coreset_row(args, dataset):
+    accuracies, seconds = [], 0.0
+    for seed in args.seeds:
+        seed_accuracies, seed_seconds = evaluate_random_coreset(args, dataset, seed)
+        accuracies += seed_accuracies
+        seconds += seed_seconds
+        print(
+            f"  random-coreset seed {seed}: "
+            + ", ".join(f"{a:.2f}" for a in seed_accuracies),
+            flush=True,
+        )
+    return {
+        "variant": RANDOM_CORESET,
+        "method": "random",
+        "formation": "original",
+        "decode": "trained",
+        "decodes": ["trained"],
+        "ipc": args.ipc,
+        "inner_steps": 0,
+        "split": args.split,
+        "seeds": args.seeds,
+        "variant_settings": {},
+        "accuracies": accuracies,
+        "eval_seconds": seconds,
+        "images_per_class": args.ipc,
+        "distill_seconds": 0.0,
+    }
 
 
 def markdown(report):
@@ -290,7 +357,8 @@ def main(argv=None):
         **environment(),
         "rows": rows,
     }
-    with tempfile.TemporaryDirectory() as workdir:
+    with contextlib.ExitStack() as stack:
+        workdir = args.workdir or stack.enter_context(tempfile.TemporaryDirectory())
         for name, settings in args.variants:
             from udd_keras.distillation import DistillConfig
 
@@ -356,10 +424,19 @@ def main(argv=None):
                     }
                 )
             write_results(stem, report, markdown(report))
+        if args.random_coreset and (RANDOM_CORESET, "trained") not in done:
+            rows.append(random_coreset_row(args, dataset))
+            write_results(stem, report, markdown(report))
         if args.mue:
             # The last seed's set of every row, on one reference range; rows
             # from a resumed file (their sets are gone) keep what they had.
-            measure_mue([row for row in rows if pathlib.Path(row["path"]).exists()])
+            measure_mue(
+                [
+                    row
+                    for row in rows
+                    if row.get("path") and pathlib.Path(row["path"]).exists()
+                ]
+            )
             write_results(stem, report, markdown(report))
     print(markdown(report))
 

@@ -3,6 +3,15 @@
 import click
 from rich.console import Console
 
+from udd_keras.choices import (
+    CROP_GRADIENTS,
+    JITTER_FUNCTIONS,
+    MATCHED_PARAMETERS,
+    METRICS,
+    POLICIES,
+    SELECTIONS,
+    STRATEGIES,
+)
 from udd_keras.distillation.config import (
     CFC_SCALES,
     IMAGE_OPTIMIZERS,
@@ -10,12 +19,8 @@ from udd_keras.distillation.config import (
     PRECISIONS,
     SCORE_NORMALIZATIONS,
 )
-from udd_keras.distillation.initialization import SELECTIONS
 from udd_keras.distillation.presets import PRESETS
-from udd_keras.distribute import STRATEGIES
-from udd_keras.losses import MATCHED_PARAMETERS, METRICS
-from udd_keras.policies import JITTER_FUNCTIONS, POLICIES
-from udd_keras.regions import CROP_GRADIENTS, NUM_REGIONS_ALLOWED
+from udd_keras.regions.boxes import NUM_REGIONS_ALLOWED
 from udd_keras.regions.formations import DECODES, FORMATIONS
 
 # Options whose default (None) means "the method's / paper's default".

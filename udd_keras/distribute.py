@@ -25,9 +25,8 @@ import tempfile
 
 import tensorflow as tf
 
+from udd_keras.choices import STRATEGIES  # noqa: F401 (re-exported)
 from udd_keras.errors import UddError
-
-STRATEGIES = ("auto", "one", "mirrored", "multi-worker")
 
 
 def _accelerators():

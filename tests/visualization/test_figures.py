@@ -179,3 +179,45 @@ def test_save_png_overwrites_and_cleans_up_on_failure(tmp_path):
         save_png(Broken(), target)
     assert os.listdir(tmp_path) == ["figure.png"]
     assert target.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_image_grid_shows_what_each_image_decodes_to_beside_it(tmp_path, rng):
+    images = rng.uniform(size=(6, 8, 8, 1)).astype(np.float32)
+    labels = np.array([0, 1, 2, 0, 1, 2])
+    decoded = rng.uniform(size=(6, 4, 8, 8, 1)).astype(np.float32)
+    plain = save_image_grid(tmp_path / "a" / "plain.png", images, labels, CLASS_NAMES)
+    grouped = save_image_grid(
+        tmp_path / "b" / "grouped.png",
+        images,
+        labels,
+        CLASS_NAMES,
+        decoded=decoded,
+        decoded_names=["tile 1", "tile 2", "tile 3", "tile 4"],
+    )
+    assert_valid_png(grouped)
+    plain_height, plain_width = matplotlib.image.imread(plain).shape[:2]
+    height, width = matplotlib.image.imread(grouped).shape[:2]
+    assert width > 3 * plain_width // 2  # 2 x 5 cells per row instead of 2
+    assert height > plain_height  # room for the column names on top
+
+
+def test_image_grid_rejects_decoded_images_that_do_not_fit(tmp_path, rng):
+    images = rng.uniform(size=(3, 8, 8, 1))
+    with pytest.raises(UddError, match="K >= 1 images per stored image"):
+        save_image_grid(
+            tmp_path / "g.png", images, [0, 1, 2], CLASS_NAMES,
+            decoded=rng.uniform(size=(4, 8, 8, 1)),
+        )  # fmt: skip
+    with pytest.raises(UddError, match=r"one name per decoded image \(2\), got 1"):
+        save_image_grid(
+            tmp_path / "g.png", images, [0, 1, 2], CLASS_NAMES,
+            decoded=rng.uniform(size=(3, 2, 8, 8, 1)), decoded_names=["tile 1"],
+        )  # fmt: skip
+    assert os.listdir(tmp_path) == []
+
+
+def test_row_names_margin_fits_short_names_tightly():
+    from udd_keras.visualization.montage import LABEL_MARGIN_INCHES, label_margin
+
+    assert label_margin(["0", "1"]) < 0.5
+    assert label_margin(["a very long class name indeed"]) == LABEL_MARGIN_INCHES

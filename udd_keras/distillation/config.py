@@ -38,11 +38,17 @@ import dataclasses
 import json
 import math
 
-from udd_keras.distillation.initialization import SELECTIONS
+from udd_keras.choices import (
+    CROP_GRADIENTS,
+    JITTER_FUNCTIONS,
+    MATCHED_PARAMETERS,
+    METRICS,
+    POLICIES,
+    SCORED_POLICIES,
+    SELECTIONS,
+)
 from udd_keras.errors import UddError
-from udd_keras.losses import MATCHED_PARAMETERS, METRICS
-from udd_keras.policies import JITTER_FUNCTIONS, POLICIES, SCORED_POLICIES
-from udd_keras.regions import CROP_GRADIENTS, NUM_REGIONS_ALLOWED
+from udd_keras.regions.boxes import NUM_REGIONS_ALLOWED
 from udd_keras.regions.formations import (
     DECODES,
     FORMATIONS,

@@ -648,14 +648,38 @@ def export(result, dataset, tfrecord_path, png_path=None):
         tfrecord_path, result.images, result.labels, metadata, boxes=boxes
     )
     if png_path is not None:
+        decoded, decoded_names = _decoded_for_display(path, config)
         save_image_grid(
             png_path,
             result.images,
             result.labels,
             list(dataset.class_names),
             normalization=dataset.normalization,
+            decoded=decoded,
+            decoded_names=decoded_names,
         )
     return path
+
+
+def _decoded_for_display(tfrecord_path, config):
+    """What each stored image of the written set decodes to, and the names.
+
+    Returns:
+        `(decoded, names)`: float32 (N * K, H, W, C) read back from the file as
+        evaluation decodes it, and K names (`"original"`, `"tile k"`, `"region
+        k"`); `(None, None)` when every image decodes to itself.
+    """
+    from udd_keras.tfrecords import decode_regions, read_synthetic_set
+
+    regions = config.decoded_regions_per_image
+    if regions == 0:
+        return None, None
+    tiles = min(config.fixed_regions_per_image, regions)
+    names = ["original"] if config.include_original else []
+    names += [f"tile {k + 1}" for k in range(tiles)]
+    names += [f"region {k + 1}" for k in range(regions - tiles)]
+    decoded, _ = decode_regions(read_synthetic_set(tfrecord_path))[:2]
+    return decoded, names
 
 
 def distill(

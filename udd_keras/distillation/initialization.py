@@ -9,9 +9,8 @@ set covers the class's modes instead of a random draw of them.
 import numpy as np
 import tensorflow as tf
 
+from udd_keras.choices import SELECTIONS  # noqa: F401 (re-exported)
 from udd_keras.regions import uniform_boxes
-
-SELECTIONS = ("random", "kmeans")
 
 
 def kmeans_representatives(images, count, seed):

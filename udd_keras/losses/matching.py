@@ -12,10 +12,8 @@ parameters. Metrics:
 
 import tensorflow as tf
 
+from udd_keras.choices import MATCHED_PARAMETERS, METRICS  # noqa: F401 (re-exported)
 from udd_keras.errors import UddError
-
-METRICS = ("l1", "mse", "cos")
-MATCHED_PARAMETERS = ("conv", "conv+dense", "all")
 
 
 def gradient_distance(real_gradient, synthetic_gradient, metric="l1"):

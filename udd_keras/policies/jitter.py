@@ -6,9 +6,8 @@ noise with a standard deviation of 0.1, about a tenth of a pixel's spread.
 
 import tensorflow as tf
 
+from udd_keras.choices import JITTER_FUNCTIONS  # noqa: F401 (re-exported)
 from udd_keras.errors import UddError
-
-JITTER_FUNCTIONS = ("gaussian", "uniform", "salt_and_pepper")
 
 
 def jitter_images(images, function, amount, seed):

@@ -21,12 +21,10 @@ regions are trained on.
 
 import tensorflow as tf
 
+from udd_keras.choices import POLICIES, SCORED_POLICIES  # noqa: F401 (re-exported)
 from udd_keras.errors import UddError
 from udd_keras.policies.jitter import jitter_images
 from udd_keras.policies.windows import window_means
-
-POLICIES = ("jitter", "activation", "gradient", "vote", "random", "uniform")
-SCORED_POLICIES = ("jitter", "activation", "gradient", "vote", "random")
 
 
 def activation_scores(forward, images, masks):

@@ -1,23 +1,19 @@
-"""Candidate regions and the formation of synthetic training images."""
+"""Candidate regions and the formation of synthetic training images.
 
-from udd_keras.regions.boxes import (
-    NUM_REGIONS_ALLOWED,
-    candidate_boxes,
-    uniform_boxes,
-    window_side,
-)
-from udd_keras.regions.formation import (
-    CROP_GRADIENTS,
-    crop_and_resize,
-    form_training_images,
-)
+The names below are imported on first use, so that the TF-free modules (`boxes`,
+`formations`) can be read without importing TensorFlow.
+"""
 
-__all__ = [
-    "CROP_GRADIENTS",
-    "NUM_REGIONS_ALLOWED",
-    "candidate_boxes",
-    "crop_and_resize",
-    "form_training_images",
-    "uniform_boxes",
-    "window_side",
-]
+from udd_keras._lazy import lazy_exports
+
+_EXPORTS = {
+    "CROP_GRADIENTS": "formation",
+    "NUM_REGIONS_ALLOWED": "boxes",
+    "candidate_boxes": "boxes",
+    "crop_and_resize": "formation",
+    "form_training_images": "formation",
+    "uniform_boxes": "boxes",
+    "window_side": "boxes",
+}
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -10,6 +10,8 @@ region.
 
 import tensorflow as tf
 
+from udd_keras.choices import CROP_GRADIENTS  # noqa: F401 (re-exported)
+
 
 def boxes_to_normalized(boxes, height, width):
     """Pixel boxes `[top, left, bottom, right)` -> `tf.image.crop_and_resize` boxes.
@@ -57,9 +59,6 @@ def crop_and_resize(images, boxes):
     return tf.image.crop_and_resize(
         images, flat_boxes, box_indices, [height, width], method="bilinear"
     )
-
-
-CROP_GRADIENTS = ("sum", "area")
 
 
 @tf.custom_gradient

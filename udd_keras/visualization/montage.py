@@ -49,28 +49,47 @@ def cell_origin(row, col, height, width, padding=PADDING):
     return padding + row * (height + padding), padding + col * (width + padding)
 
 
-def figure_size(rows, cols):
-    """(width, height, cell) in inches for a montage of rows x cols cells."""
+def label_margin(row_names):
+    """Inches left of the montage for its row names: room for the longest."""
+    longest = max((len(str(name)) for name in row_names), default=0)
+    return min(LABEL_MARGIN_INCHES, 0.2 + 0.08 * longest)
+
+
+def figure_size(row_names, cols):
+    """(width, height, cell) in inches for a montage of rows x cols cells.
+
+    Args:
+        row_names: list of str, one per row (the left margin fits the longest).
+        cols: int, cells per row.
+    """
+    rows = len(row_names)
     cell = float(min(0.9, 40.0 / max(rows, 1), 24.0 / max(cols, 1)))
-    return LABEL_MARGIN_INCHES + cols * cell + 0.1, rows * cell + 0.2, cell
+    return label_margin(row_names) + cols * cell + 0.1, rows * cell + 0.2, cell
 
 
-def draw_montage(figure, montage, row_names, cell_height):
+def draw_montage(figure, montage, row_names, cell_height, top_inches=0.0):
     """Shows a montage on the whole figure with one name per row.
 
     Args:
-        figure: `matplotlib.figure.Figure` sized with `figure_size`.
+        figure: `matplotlib.figure.Figure` sized with `figure_size` (plus
+            `top_inches` in height).
         montage: (h, w, C) in [0, 1]; C = 1 is drawn in grey.
         row_names: list of str, one per row of cells.
         cell_height: int, pixels per cell row (without padding).
+        top_inches: float, room left above the montage (for column names).
 
     Returns:
         the matplotlib axes.
     """
     width_inches, height_inches = figure.get_size_inches()
-    left = LABEL_MARGIN_INCHES / width_inches
+    left = label_margin(row_names) / width_inches
     axes = figure.add_axes(
-        [left, 0.1 / height_inches, 1.0 - left, 1.0 - 0.2 / height_inches]
+        [
+            left,
+            0.1 / height_inches,
+            1.0 - left,
+            1.0 - (0.2 + top_inches) / height_inches,
+        ]
     )
     if montage.shape[-1] == 1:
         axes.imshow(montage[..., 0], cmap="gray", vmin=0.0, vmax=1.0)

@@ -142,7 +142,7 @@ def save_activation_overlays(
     cells = np.ones((rows, cols, height, width, 3), dtype=np.float32)
     for row, index in enumerate(chosen):
         cells[row, : len(index)] = blended[index]
-    width_inches, height_inches, cell = figure_size(rows, cols)
+    width_inches, height_inches, cell = figure_size(class_names, cols)
     figure = new_figure(width_inches, height_inches)
     axes = draw_montage(figure, tile(cells), class_names, height)
     if scores is not None:

@@ -1,0 +1,26 @@
+"""The named choices of the settings, importable without TensorFlow.
+
+Each tuple lists the values a setting accepts. The modules that implement a
+choice re-export its tuple (`udd_keras.losses.METRICS` is `METRICS` here), and the
+command-line options build their `click.Choice` lists from these, so
+`udd-keras COMMAND --help` never has to import TensorFlow.
+"""
+
+# Gradient matching (udd_keras/losses/matching.py).
+METRICS = ("l1", "mse", "cos")
+MATCHED_PARAMETERS = ("conv", "conv+dense", "all")
+
+# Region scoring (udd_keras/policies/).
+JITTER_FUNCTIONS = ("gaussian", "uniform", "salt_and_pepper")
+POLICIES = ("jitter", "activation", "gradient", "vote", "random", "uniform")
+SCORED_POLICIES = ("jitter", "activation", "gradient", "vote", "random")
+
+# How a crop's backward pass is scaled (udd_keras/regions/formation.py).
+CROP_GRADIENTS = ("sum", "area")
+
+# Which real images start the synthetic ones
+# (udd_keras/distillation/initialization.py).
+SELECTIONS = ("random", "kmeans")
+
+# tf.distribute strategies (udd_keras/distribute.py).
+STRATEGIES = ("auto", "one", "mirrored", "multi-worker")
