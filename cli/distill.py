@@ -5,9 +5,11 @@ from rich.console import Console
 
 from udd_keras.choices import (
     CROP_GRADIENTS,
+    DEFAULT_WORKER_TIMEOUT,
     JITTER_FUNCTIONS,
     MATCHED_PARAMETERS,
     METRICS,
+    MIN_WORKER_TIMEOUT,
     POLICIES,
     SELECTIONS,
     STRATEGIES,
@@ -257,6 +259,16 @@ _SETTINGS = {
     help="tf.distribute strategy; auto: mirrored with several GPUs, else one "
     "device. multi-worker reads TF_CONFIG.",
 )
+@click.option(
+    "--worker-timeout",
+    type=click.FloatRange(min=MIN_WORKER_TIMEOUT),
+    default=DEFAULT_WORKER_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="multi-worker: a worker silent this long is taken as lost and the "
+    "others stop within about this time (exit status 69; SIGTERM to any "
+    "worker stops all after a common checkpoint: 75).",
+)
 @click.option("--no-progress", is_flag=True, help="Do not show the progress bar.")
 def distill(
     dataset,
@@ -281,7 +293,9 @@ def distill(
     from udd_keras.distribute import make_strategy
 
     # First: multi-worker collectives must be set up before TensorFlow starts.
-    strategy = make_strategy(strategy_name)
+    strategy = make_strategy(
+        strategy_name, worker_timeout=options.pop("worker_timeout")
+    )
 
     from udd_keras.distillation import distill as run_distill
 

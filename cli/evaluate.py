@@ -4,6 +4,8 @@ import pathlib
 
 import click
 
+from udd_keras.choices import DEFAULT_WORKER_TIMEOUT, MIN_WORKER_TIMEOUT
+
 DEFAULT_MODEL = "convnet3"
 
 
@@ -18,6 +20,20 @@ def default_png_path(json_path, source, full):
     if full:
         return None
     return pathlib.Path(source).with_suffix(".eval.png")
+
+
+def default_progress_path(json_path, source, full):
+    """Where the finished runs are kept until all are done (a rerun skips them).
+
+    Next to the JSON (`report.json` -> `report.progress.json`), else next to
+    the source set (`set.tfrecord` -> `set.eval-progress.json`); None for
+    `--full` without `--json`.
+    """
+    if json_path:
+        return pathlib.Path(json_path).with_suffix(".progress.json")
+    if full:
+        return None
+    return pathlib.Path(source).with_suffix(".eval-progress.json")
 
 
 def make_progress(console):
@@ -93,24 +109,63 @@ class TensorBoardLogger:
             self.writer = None
 
 
+def percent(mean, std):
+    """`mean ± std` of fractions, in percent (or points) with two decimals."""
+    return f"{100 * mean:.2f} ± {100 * std:.2f}"
+
+
 def results_table(report):
-    """A rich table of mean +- std test accuracy (%) per model."""
+    """A rich table of mean +- std test accuracy (%) per model.
+
+    With baselines, also the random coreset's accuracy, IOR and HLR (points),
+    and a caption naming each full-data figure's source or why HLR is absent.
+    """
     from rich.table import Table
 
     title = f"{report.dataset}, " + (
         f"IPC {report.ipc}" if report.ipc is not None else "full training set"
     )
+    if report.settings.get("labels") == "soft":
+        title += f", soft labels (T = {report.settings.get('temperature'):g})"
     table = Table(title=title)
-    for name in ("Model", "Accuracy (%)", "Runs", "Epochs", "Seconds"):
+    columns = ["Model", "Accuracy (%)"]
+    baselines = {b.model: b for b in report.baselines or ()}
+    if baselines:
+        columns += ["Random coreset (%)", "IOR (pts)", "HLR (pts)"]
+    columns += ["Runs", "Epochs", "Seconds"]
+    for name in columns:
         table.add_column(name, justify="left" if name == "Model" else "right")
+    captions = []
     for result in report.results:
-        table.add_row(
-            result.model,
-            f"{100 * result.accuracy_mean:.2f} ± {100 * result.accuracy_std:.2f}",
-            str(len(result.runs)),
-            str(result.epochs),
-            f"{result.seconds:.1f}",
+        row = [result.model, percent(result.accuracy_mean, result.accuracy_std)]
+        seconds = result.seconds
+        baseline = baselines.get(result.model)
+        if baseline is not None:
+            coreset = baseline.random_coreset
+            hlr = "-"
+            if baseline.hlr is not None:
+                hlr = percent(baseline.hlr_mean, baseline.hlr_std)
+                captions.append(
+                    f"{result.model}: full data {100 * baseline.full_accuracy:.2f}%, "
+                    f"{baseline.full_accuracy_source}"
+                )
+            else:
+                captions.append(f"{result.model}: {baseline.note}")
+            row += [
+                percent(coreset.accuracy_mean, coreset.accuracy_std),
+                percent(baseline.ior_mean, baseline.ior_std),
+                hlr,
+            ]
+            seconds += coreset.seconds
+        row += [str(len(result.runs)), str(result.epochs), f"{seconds:.1f}"]
+        table.add_row(*row)
+    if baselines:
+        captions.insert(
+            0,
+            "IOR = set - random coreset (same IPC, seeds and protocol); "
+            "HLR = full data - set; mean ± std over paired repeats",
         )
+        table.caption = "\n".join(captions)
     return table
 
 
@@ -159,6 +214,31 @@ def results_table(report):
 @click.option(
     "--full", is_flag=True, help="SOURCE is a dataset name: train on all of it."
 )
+@click.option(
+    "--soft-labels",
+    is_flag=True,
+    help="Train on the soft labels the set stores (soft cross-entropy).",
+)
+@click.option(
+    "--temperature",
+    type=float,
+    default=None,
+    help="Soft-label temperature T: targets p^(1/T), renormalised.  [default: 1]",
+)
+@click.option(
+    "--baselines",
+    is_flag=True,
+    help="Also train on random coresets of the same IPC (same seeds and "
+    "protocol); report IOR and HLR.",
+)
+@click.option(
+    "--full-accuracy",
+    type=float,
+    default=None,
+    metavar="PERCENT",
+    help="Full-data accuracy for HLR.  [default: the paper's ConvNet-3 "
+    "figure where it has one]",
+)
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None)
 @click.option(
     "--logdir",
@@ -175,6 +255,16 @@ def results_table(report):
     help="tf.distribute strategy; auto: mirrored with several GPUs, else one "
     "device. multi-worker reads TF_CONFIG.",
 )
+@click.option(
+    "--worker-timeout",
+    type=click.FloatRange(min=MIN_WORKER_TIMEOUT),
+    default=DEFAULT_WORKER_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="multi-worker: a worker silent this long is taken as lost and the "
+    "others stop within about this time (exit status 69; SIGTERM to any "
+    "worker stops all: 75). Finished runs are kept; a rerun does the rest.",
+)
 def evaluate(
     source,
     models,
@@ -190,19 +280,36 @@ def evaluate(
     json_path,
     png_path,
     full,
+    soft_labels,
+    temperature,
+    baselines,
+    full_accuracy,
     data_dir,
     logdir,
     strategy_name,
+    worker_timeout,
 ):
     """Train fresh networks on the synthetic set SOURCE (a .tfrecord) and
     report top-1 test accuracy on the real test split, mean ± std over repeats.
     """
     from rich.console import Console
 
-    from udd_keras.distribute import make_strategy
+    from udd_keras.errors import UddError
+
+    set_only = {
+        "--soft-labels": soft_labels,
+        "--temperature": temperature is not None,
+        "--baselines": baselines,
+        "--full-accuracy": full_accuracy is not None,
+    }
+    if full and any(set_only.values()):
+        given = ", ".join(name for name, used in set_only.items() if used)
+        raise UddError(f"{given} evaluate a synthetic set; not with --full.")
+
+    from udd_keras.distribute import is_chief, make_strategy
 
     # First: multi-worker collectives must be set up before TensorFlow starts.
-    strategy = make_strategy(strategy_name)
+    strategy = make_strategy(strategy_name, worker_timeout=worker_timeout)
 
     from udd_keras.evaluation import evaluate as evaluate_set
     from udd_keras.evaluation import evaluate_full
@@ -213,7 +320,8 @@ def evaluate(
     logger = TensorBoardLogger(logdir) if logdir else None
     # Started at the first run, so that input errors print no empty bar.
     progress = make_progress(console)
-    task = progress.add_task("", total=len(models) * repeats * epochs, rate="")
+    runs_per_model = repeats * (2 if baselines else 1)
+    task = progress.add_task("", total=len(models) * runs_per_model * epochs, rate="")
 
     def on_run_start(model, repeat, run_seed):
         progress.start()
@@ -228,6 +336,14 @@ def evaluate(
         if logger is not None:
             logger.log_epoch(epoch, logs)
 
+    options = {}
+    if not full:
+        options = dict(
+            soft_labels=soft_labels,
+            temperature=temperature,
+            baselines=baselines,
+            full_accuracy_percent=full_accuracy,
+        )
     run = evaluate_full if full else evaluate_set
     try:
         report = run(
@@ -246,6 +362,8 @@ def evaluate(
             strategy=strategy,
             on_run_start=on_run_start,
             on_epoch_end=on_epoch_end,
+            progress_path=default_progress_path(json_path, source, full),
+            **options,
         )
     finally:
         # Stopping a bar that never started prints an empty line before the
@@ -256,6 +374,8 @@ def evaluate(
             logger.close()
 
     Console().print(results_table(report))
+    if not is_chief(strategy):
+        return  # Under multi-worker only the chief writes the report.
     if json_path:
         click.echo(f"Report: {report.write_json(json_path)}")
     png_path = png_path or default_png_path(json_path, source, full)

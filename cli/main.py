@@ -19,7 +19,10 @@ COMMANDS = {
     "evaluate": "udd_keras.cli.evaluate:evaluate",
     "coreset": "udd_keras.cli.coreset:coreset",
     "mue": "udd_keras.cli.mue:mue",
+    "import": "udd_keras.cli.import_set:import_set",
 }
+
+HELP_OPTIONS = ["-h", "--help"]
 
 COMMAND_HELP = {
     "datasets": "List the data sources and whether each is available offline.",
@@ -27,6 +30,7 @@ COMMAND_HELP = {
     "evaluate": "Train fresh networks on a synthetic set and report test accuracy.",
     "coreset": "Select real images per class (random, herding, forgetting).",
     "mue": "Report the utilization (mUE) of synthetic or coreset images.",
+    "import": "Import a set distilled elsewhere (DC/DSA/DM, IDC, MTT, .npz, images).",
 }
 
 
@@ -34,8 +38,8 @@ def quiet_tensorflow_import():
     """Imports TensorFlow with its C++ start-up chatter sent to /dev/null.
 
     TensorFlow prints several lines (CUDA probing, oneDNN notes) on stderr when it
-    starts, before any Python logging can be configured. Set `UDD_KERAS_VERBOSE=1`
-    to see them.
+    starts, before any Python logging can be configured. `udd-keras --verbose`
+    (or `UDD_KERAS_VERBOSE=1`) shows them.
     """
     if os.environ.get("UDD_KERAS_VERBOSE") or "tensorflow" in sys.modules:
         return
@@ -58,6 +62,13 @@ def quiet_tensorflow_import():
         os.close(saved)
 
 
+def _show_tensorflow_logs(ctx, param, verbose):
+    """`--verbose`: TensorFlow imports unsilenced, logging at its own level."""
+    if verbose:
+        os.environ["UDD_KERAS_VERBOSE"] = "1"
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+
+
 class LazyGroup(click.Group):
     """A click group whose sub-commands are imported on first use."""
 
@@ -68,8 +79,6 @@ class LazyGroup(click.Group):
         if name not in COMMANDS:
             return None
         module_name, attribute = COMMANDS[name].split(":")
-        if not any(arg in ("-h", "--help") for arg in sys.argv[2:]):
-            quiet_tensorflow_import()
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as error:
@@ -78,14 +87,29 @@ class LazyGroup(click.Group):
             raise
         return getattr(module, attribute)
 
+    def resolve_command(self, ctx, args):
+        # A command that runs imports TensorFlow now, with its start-up lines
+        # silenced; its help needs no TensorFlow at all.
+        if not any(arg in HELP_OPTIONS for arg in args[1:]):
+            quiet_tensorflow_import()
+        return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx, formatter):
         rows = [(name, COMMAND_HELP[name]) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": HELP_OPTIONS})
 @click.version_option(__version__, prog_name="udd-keras")
+@click.option(
+    "--verbose",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=_show_tensorflow_logs,
+    help="Show TensorFlow's start-up and C++ log lines (hidden by default).",
+)
 def cli():
     """udd-keras: dataset distillation by mining underutilized regions (UDD).
 

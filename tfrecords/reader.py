@@ -3,8 +3,11 @@
 Every read validates the whole file before returning anything: the framing is
 scanned with bounded lengths (`framing.scan_frames`), TensorFlow verifies every
 record checksum, and every record is checked against the header (byte length,
-label range, box count and bounds, images per class). Any problem raises
-`TFRecordFormatError` with one line naming the file.
+label range, box count and bounds, soft labels, images per class). Any problem
+raises `TFRecordFormatError` with one line naming the file.
+
+Every schema version up to `SCHEMA_VERSION` is read: version-1 files differ only
+in having no soft labels (`has_soft_labels` is false for them).
 """
 
 import json
@@ -14,7 +17,7 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
-from udd_keras.errors import TFRecordFormatError
+from udd_keras.errors import TFRecordFormatError, UddError
 from udd_keras.tfrecords.framing import read_frame_header, scan_frames
 from udd_keras.tfrecords.schema import (
     BOXES_KEY,
@@ -25,6 +28,8 @@ from udd_keras.tfrecords.schema import (
     MAX_HEADER_BYTES,
     METADATA_KEY,
     SCHEMA_VERSION,
+    SOFT_LABEL_KEY,
+    SOFT_LABELS_SINCE_VERSION,
     VERSION_KEY,
     SyntheticSet,
     SyntheticSetMetadata,
@@ -33,6 +38,10 @@ from udd_keras.tfrecords.schema import (
 )
 
 DECODE_BATCH_SIZE = 64
+
+# What `as_tf_dataset` yields as the label of each image: the class index, or
+# the stored class-probability vector.
+LABEL_KINDS = ("hard", "soft")
 
 
 def _check_file(path):
@@ -115,6 +124,11 @@ def _parse_header(data, path):
             f"{path}: header metadata says schema {metadata.schema_version!r}, "
             f"the '{VERSION_KEY}' feature says {version}"
         )
+    if metadata.has_soft_labels and version < SOFT_LABELS_SINCE_VERSION:
+        raise TFRecordFormatError(
+            f"{path}: header declares soft labels, which schema {version} files "
+            f"cannot hold (added in schema {SOFT_LABELS_SINCE_VERSION})"
+        )
     if metadata.num_images is None or metadata.num_regions is None:
         raise TFRecordFormatError(
             f"{path}: header metadata lacks num_images or num_regions"
@@ -161,8 +175,35 @@ def read_metadata(path):
     return _parse_header(header, path)
 
 
+def _parse_soft_label(feature_map, path, index, metadata):
+    """The record's soft label as float32 (num_classes,), validated."""
+    if SOFT_LABEL_KEY not in feature_map:
+        raise TFRecordFormatError(
+            f"{path}: record {index} has no '{SOFT_LABEL_KEY}' feature; the header "
+            "declares soft labels"
+        )
+    values = feature_map[SOFT_LABEL_KEY].float_list.value
+    if len(values) != metadata.num_classes:
+        raise TFRecordFormatError(
+            f"{path}: record {index} soft label holds {len(values)} values, "
+            f"expected num_classes={metadata.num_classes}"
+        )
+    soft_label = np.asarray(values, np.float32)
+    if not (
+        np.all(np.isfinite(soft_label))
+        and np.all(soft_label >= 0)
+        and soft_label.sum() > 0
+    ):
+        raise TFRecordFormatError(
+            f"{path}: record {index} soft label is not finite and non-negative "
+            "with a positive sum"
+        )
+    return soft_label
+
+
 def _parse_image_record(data, path, index, metadata):
-    """Decodes one image record into (image, label, boxes) numpy values."""
+    """Decodes one image record into (image, label, boxes, soft_label) values;
+    soft_label is None when the set has none."""
     feature_map = _parse_example(data, path, index)
     raw = _single(feature_map, IMAGE_KEY, "bytes_list", path, index)
     if len(raw) != metadata.image_bytes:
@@ -197,7 +238,10 @@ def _parse_image_record(data, path, index, metadata):
         raise TFRecordFormatError(
             f"{path}: record {index} has a box outside the {height}x{width} image"
         )
-    return image, label, boxes.astype(np.int32)
+    soft_label = None
+    if metadata.has_soft_labels:
+        soft_label = _parse_soft_label(feature_map, path, index, metadata)
+    return image, label, boxes.astype(np.int32), soft_label
 
 
 def _iter_image_records(path, metadata):
@@ -236,7 +280,9 @@ def read_synthetic_set(path):
 
     Returns:
         `SyntheticSet` with images float32 (N, H, W, C) bit-exact as written,
-        labels int32 (N,), boxes int32 (N, K, 4) or None when K = 0, metadata.
+        labels int32 (N,), boxes int32 (N, K, 4) or None when K = 0, metadata,
+        and soft_labels float32 (N, num_classes) as written, or None when the
+        set stores none (always None for schema-1 files).
 
     Example:
     >>> synthetic = read_synthetic_set("synthetic.tfrecord")  # doctest: +SKIP
@@ -249,18 +295,24 @@ def read_synthetic_set(path):
     images = np.empty((count, *metadata.image_shape), np.float32)
     labels = np.empty((count,), np.int32)
     boxes = np.empty((count, metadata.num_regions, 4), np.int32)
-    for index, (image, label, image_boxes) in enumerate(
+    soft_labels = None
+    if metadata.has_soft_labels:
+        soft_labels = np.empty((count, metadata.num_classes), np.float32)
+    for index, (image, label, image_boxes, soft_label) in enumerate(
         _iter_image_records(path, metadata)
     ):
         images[index] = image
         labels[index] = label
         boxes[index] = image_boxes
+        if soft_labels is not None:
+            soft_labels[index] = soft_label
     _check_class_counts(labels, metadata, path)
     return SyntheticSet(
         images=images,
         labels=labels,
         boxes=boxes if metadata.num_regions else None,
         metadata=metadata,
+        soft_labels=soft_labels,
     )
 
 
@@ -275,7 +327,7 @@ def validate_file(path):
     """
     path = _check_file(path)
     metadata = read_metadata(path)
-    labels = [label for _, label, _ in _iter_image_records(path, metadata)]
+    labels = [record[1] for record in _iter_image_records(path, metadata)]
     _check_class_counts(np.asarray(labels, np.int64), metadata, path)
     return metadata
 
@@ -291,6 +343,8 @@ def _record_parser(metadata):
         LABEL_KEY: tf.io.FixedLenFeature([], tf.int64),
         BOXES_KEY: tf.io.VarLenFeature(tf.int64),
     }
+    if metadata.has_soft_labels:
+        spec[SOFT_LABEL_KEY] = tf.io.FixedLenFeature([metadata.num_classes], tf.float32)
 
     def parse(serialized):
         features = tf.io.parse_single_example(serialized, spec)
@@ -299,12 +353,32 @@ def _record_parser(metadata):
         label = tf.cast(features[LABEL_KEY], tf.int32)
         boxes = tf.sparse.to_dense(features[BOXES_KEY])
         boxes = tf.reshape(tf.cast(boxes, tf.int32), [metadata.num_regions, 4])
-        return image, label, boxes
+        if metadata.has_soft_labels:
+            soft_label = features[SOFT_LABEL_KEY]
+        else:
+            soft_label = tf.zeros([0], tf.float32)
+        return image, label, boxes, soft_label
 
     return parse
 
 
-def as_tf_dataset(path, decode_regions=False):
+def check_label_kind(labels):
+    """Raises `UddError` unless `labels` is one of `LABEL_KINDS`."""
+    if labels not in LABEL_KINDS:
+        raise UddError(
+            f"Unknown labels {labels!r}; choose from {', '.join(LABEL_KINDS)}."
+        )
+
+
+def _require_soft_labels(metadata, source):
+    if not metadata.has_soft_labels:
+        raise TFRecordFormatError(
+            f"{source}: the set stores no soft labels (method "
+            f"{metadata.method!r}, schema {metadata.schema_version})"
+        )
+
+
+def as_tf_dataset(path, decode_regions=False, labels="hard"):
     """A `tf.data.Dataset` of the stored, or the decoded, synthetic images.
 
     The file is validated in full first (one pass), so a damaged file raises
@@ -317,49 +391,68 @@ def as_tf_dataset(path, decode_regions=False):
             `include_original: false`) followed by its K regions, each cropped
             and bilinearly resized to H x W by
             `udd_keras.regions.form_training_images`; N * (K + 1) elements.
+        labels: `"hard"` (default) yields each image's class index; `"soft"`
+            yields its stored soft label (a decoded region keeps its image's);
+            `TFRecordFormatError` when the set stores none.
 
     Returns:
-        `tf.data.Dataset` of `(image, label)`: float32 (H, W, C), int32 scalar,
-        in file order.
+        `tf.data.Dataset` of `(image, label)`: float32 (H, W, C) and either an
+        int32 scalar (hard) or float32 (num_classes,) class probabilities as
+        stored (soft), in file order.
 
     Example:
     >>> ds = as_tf_dataset("synthetic.tfrecord", decode_regions=True)  # doctest: +SKIP
     >>> ds = ds.shuffle(1000, seed=0).batch(64)  # doctest: +SKIP
     """
+    check_label_kind(labels)
     path = _check_file(path)
     metadata = validate_file(path)
+    soft = labels == "soft"
+    if soft:
+        _require_soft_labels(metadata, path)
     dataset = (
         tf.data.TFRecordDataset(os.fspath(path))
         .skip(1)
         .map(_record_parser(metadata), num_parallel_calls=tf.data.AUTOTUNE)
     )
     if not decode_regions or metadata.num_regions == 0:
-        return dataset.map(lambda image, label, boxes: (image, label))
+        return dataset.map(
+            lambda image, label, boxes, soft_label: (
+                image,
+                soft_label if soft else label,
+            )
+        )
 
     from udd_keras.regions import form_training_images
 
     per_image = _images_per_stored(metadata)
     shape = metadata.image_shape
 
-    def decode(images, labels, boxes):
+    def decode(images, hard_labels, boxes, soft_labels):
         decoded = form_training_images(images, boxes, metadata.include_original)
         decoded = tf.ensure_shape(decoded, [None, *shape])
-        return decoded, tf.repeat(labels, per_image)
+        targets = soft_labels if soft else hard_labels
+        return decoded, tf.repeat(targets, per_image, axis=0)
 
     return dataset.batch(DECODE_BATCH_SIZE).map(decode).unbatch()
 
 
-def decode_regions(synthetic_set, batch_size=DECODE_BATCH_SIZE):
+def decode_regions(synthetic_set, batch_size=DECODE_BATCH_SIZE, soft_labels=False):
     """Decodes a set into the images a network is evaluated on, as numpy.
 
     Args:
         synthetic_set: `SyntheticSet`, e.g. from `read_synthetic_set`.
         batch_size: int, stored images decoded per TF call.
+        soft_labels: bool, also return the soft labels, each decoded image
+            keeping its stored image's; `TFRecordFormatError` when the set
+            stores none.
 
     Returns:
         Tuple `(images, labels)`: float32 (N * (K + include_original), H, W, C)
         with, per stored image, `[original, region 1, ..., region K]`; int32
-        labels repeated accordingly.
+        labels repeated accordingly. With `soft_labels=True`, the tuple
+        `(images, labels, soft_labels)` with float32 (N', num_classes) soft
+        labels repeated the same way.
 
     Example:
     >>> images, labels = decode_regions(read_synthetic_set(p))  # doctest: +SKIP
@@ -367,6 +460,14 @@ def decode_regions(synthetic_set, batch_size=DECODE_BATCH_SIZE):
     metadata = synthetic_set.metadata
     images = np.asarray(synthetic_set.images, np.float32)
     labels = np.asarray(synthetic_set.labels, np.int32)
+    extra = ()
+    if soft_labels:
+        if synthetic_set.soft_labels is None:
+            raise TFRecordFormatError(
+                f"the {metadata.dataset!r} set (method {metadata.method!r}) "
+                "stores no soft labels"
+            )
+        extra = (np.asarray(synthetic_set.soft_labels, np.float32),)
     boxes = synthetic_set.boxes
     if boxes is None or np.asarray(boxes).shape[1] == 0:
         if not metadata.include_original:
@@ -374,7 +475,7 @@ def decode_regions(synthetic_set, batch_size=DECODE_BATCH_SIZE):
                 "include_original is false but the set has no regions; "
                 "it would decode to no images"
             )
-        return images.copy(), labels.copy()
+        return (images.copy(), labels.copy(), *(e.copy() for e in extra))
 
     from udd_keras.regions import form_training_images
 
@@ -388,4 +489,5 @@ def decode_regions(synthetic_set, batch_size=DECODE_BATCH_SIZE):
         ).numpy()
         for start in range(0, len(images), batch_size)
     ]
-    return np.concatenate(chunks, axis=0), np.repeat(labels, per_image)
+    repeated = (np.repeat(e, per_image, axis=0) for e in extra)
+    return (np.concatenate(chunks, axis=0), np.repeat(labels, per_image), *repeated)

@@ -1,9 +1,12 @@
-"""Schema of the udd-keras synthetic-set TFRecord format, version 1.
+"""Schema of the udd-keras synthetic-set TFRecord format, version 2.
 
 A file is a TFRecord file of `tf.train.Example` records. The first record is the
 header (set-level metadata); each following record is one stored synthetic image.
 See `README.md` beside this module for every feature key and the compatibility
 policy.
+
+Version 2 added optional per-image soft labels (`SOFT_LABEL_KEY`, declared by
+`has_soft_labels` in the metadata). Version 1 files have none and are still read.
 """
 
 import dataclasses
@@ -15,7 +18,9 @@ import numpy as np
 
 from udd_keras.errors import TFRecordFormatError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# The first version with soft labels; older files never have them.
+SOFT_LABELS_SINCE_VERSION = 2
 MAGIC = "udd-keras/synthetic-set"
 
 # Header record feature keys.
@@ -27,6 +32,7 @@ METADATA_KEY = "udd/metadata_json"
 IMAGE_KEY = "image/raw"
 LABEL_KEY = "image/label"
 BOXES_KEY = "image/boxes"
+SOFT_LABEL_KEY = "image/soft_label"
 
 # Sanity limits on declared values: nothing larger is ever allocated.
 MAX_SIDE = 4096
@@ -38,6 +44,7 @@ MAX_HEADER_BYTES = 4 * 2**20
 # Bytes an image record may hold beyond its pixels (keys, label, boxes).
 RECORD_OVERHEAD_BYTES = 1024
 BOX_BYTES = 4 * 10  # four int64 varints of at most 10 bytes each
+SOFT_LABEL_VALUE_BYTES = 4  # packed float32
 
 
 @dataclass
@@ -60,6 +67,9 @@ class SyntheticSetMetadata:
         num_images: int or None, number of image records; the writer fills it in.
         num_regions: int or None, boxes stored per image (`K`); the writer fills
             it in (0 when no boxes are stored).
+        has_soft_labels: bool, whether every image record stores a soft label
+            (a `num_classes` vector of class probabilities); the writer fills
+            it in. Always false in schema-1 files.
         extra: dict of JSON-serialisable free-form data, e.g. the distillation
             config.
         schema_version: int, the schema the file was written with.
@@ -83,6 +93,7 @@ class SyntheticSetMetadata:
     include_original: bool = True
     num_images: int | None = None
     num_regions: int | None = None
+    has_soft_labels: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 
@@ -125,12 +136,16 @@ class SyntheticSet:
         boxes: int32 array (N, K, 4) of half-open pixel boxes
             `[top, left, bottom, right]`, or None when the set stores none.
         metadata: `SyntheticSetMetadata`.
+        soft_labels: float32 array (N, num_classes) of per-image class
+            probabilities (non-negative, each row with a positive sum), or None
+            when the set stores none.
     """
 
     images: np.ndarray
     labels: np.ndarray
     boxes: np.ndarray | None
     metadata: SyntheticSetMetadata
+    soft_labels: np.ndarray | None = None
 
 
 def _is_int(value):
@@ -207,6 +222,11 @@ def validate_metadata(meta, source="metadata"):
         source,
         f"include_original {meta.include_original!r} must be true or false",
     )
+    _check(
+        isinstance(meta.has_soft_labels, bool),
+        source,
+        f"has_soft_labels {meta.has_soft_labels!r} must be true or false",
+    )
     norm = meta.normalization
     _check(
         set(norm) == {"mean", "std"}
@@ -231,4 +251,37 @@ def validate_metadata(meta, source="metadata"):
 def max_record_bytes(meta):
     """Largest byte length an image record of this set may have."""
     regions = meta.num_regions or 0
-    return meta.image_bytes + regions * BOX_BYTES + RECORD_OVERHEAD_BYTES
+    soft = meta.num_classes * SOFT_LABEL_VALUE_BYTES if meta.has_soft_labels else 0
+    return meta.image_bytes + regions * BOX_BYTES + soft + RECORD_OVERHEAD_BYTES
+
+
+def soft_label_problem(soft_labels):
+    """Why an array of soft labels is not valid, or None when it is.
+
+    Args:
+        soft_labels: float32 array (N, num_classes), already of that shape.
+
+    Returns:
+        str naming the first bad image and value, or None.
+    """
+    finite = np.isfinite(soft_labels)
+    if not np.all(finite):
+        image, cls = (int(i) for i in np.argwhere(~finite)[0])
+        return (
+            f"soft label of image {image} holds {soft_labels[image, cls]} for "
+            f"class {cls}; values must be finite"
+        )
+    negative = soft_labels < 0
+    if np.any(negative):
+        image, cls = (int(i) for i in np.argwhere(negative)[0])
+        return (
+            f"soft label of image {image} holds {soft_labels[image, cls]:g} for "
+            f"class {cls}; values must be >= 0 (class probabilities, not logits)"
+        )
+    empty = np.flatnonzero(soft_labels.sum(axis=1) <= 0)
+    if empty.size:
+        return (
+            f"soft label of image {int(empty[0])} is all zeros; every row needs "
+            "a positive probability"
+        )
+    return None

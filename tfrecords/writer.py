@@ -19,8 +19,10 @@ from udd_keras.tfrecords.schema import (
     MAX_REGIONS,
     METADATA_KEY,
     SCHEMA_VERSION,
+    SOFT_LABEL_KEY,
     VERSION_KEY,
     SyntheticSetMetadata,
+    soft_label_problem,
     validate_metadata,
 )
 
@@ -65,13 +67,15 @@ def header_example(metadata):
     return data
 
 
-def image_example(image, label, boxes=None):
+def image_example(image, label, boxes=None, soft_label=None):
     """Serialises one image record.
 
     Args:
         image: float32 array (H, W, C).
         label: int, the class index.
         boxes: int array (K, 4) of pixel boxes, or None.
+        soft_label: float32 array (num_classes,) of class probabilities, or
+            None for a set without soft labels.
 
     Returns:
         bytes, a serialised `tf.train.Example`.
@@ -82,6 +86,12 @@ def image_example(image, label, boxes=None):
         LABEL_KEY: _int64_feature([int(label)]),
         BOXES_KEY: _int64_feature(flat_boxes),
     }
+    if soft_label is not None:
+        features[SOFT_LABEL_KEY] = tf.train.Feature(
+            float_list=tf.train.FloatList(
+                value=np.asarray(soft_label, np.float32).tolist()
+            )
+        )
     return tf.train.Example(
         features=tf.train.Features(feature=features)
     ).SerializeToString()
@@ -127,6 +137,27 @@ def _validate_arrays(images, labels, boxes, metadata):
     return images, labels, boxes
 
 
+def _validate_soft_labels(soft_labels, num_images, num_classes):
+    """Checks soft labels; returns them as float32 (N, num_classes)."""
+    array = np.asarray(soft_labels)
+    expected = (num_images, num_classes)
+    numeric = np.issubdtype(array.dtype, np.floating) or (
+        np.issubdtype(array.dtype, np.integer) and array.dtype != np.bool_
+    )
+    if array.shape != expected or not numeric:
+        raise TFRecordFormatError(
+            f"soft_labels of shape {array.shape} and dtype {array.dtype} must be "
+            f"numbers of shape {expected}: one row of num_classes={num_classes} "
+            "class probabilities per image"
+        )
+    with np.errstate(over="ignore"):
+        array = array.astype(np.float32)
+    problem = soft_label_problem(array)
+    if problem is not None:
+        raise TFRecordFormatError(problem)
+    return array
+
+
 def _validate_boxes(boxes, num_images, shape):
     boxes = np.asarray(boxes)
     if (
@@ -163,7 +194,7 @@ def _validate_boxes(boxes, num_images, shape):
     return boxes.astype(np.int32)
 
 
-def write_synthetic_set(path, images, labels, metadata, boxes=None):
+def write_synthetic_set(path, images, labels, metadata, boxes=None, soft_labels=None):
     """Writes a synthetic set to a TFRecord file.
 
     Inputs are validated before anything is written; the file is written under a
@@ -179,6 +210,11 @@ def write_synthetic_set(path, images, labels, metadata, boxes=None):
             filled in (or checked, when set).
         boxes: optional int array (N, K, 4) of half-open pixel boxes
             `[top, left, bottom, right]` inside the image.
+        soft_labels: optional float array (N, num_classes) of per-image class
+            probabilities: finite, non-negative, each row with a positive sum
+            (rows are used normalised to sum 1, so rounding is harmless). Store
+            probabilities, not logits (softmax them first). Stored as float32;
+            a decoded region keeps its image's soft label.
 
     Returns:
         `pathlib.Path` of the written file.
@@ -202,6 +238,14 @@ def write_synthetic_set(path, images, labels, metadata, boxes=None):
     path = pathlib.Path(path)
     validate_metadata(metadata)
     images, labels, boxes = _validate_arrays(images, labels, boxes, metadata)
+    if soft_labels is not None:
+        soft_labels = _validate_soft_labels(
+            soft_labels, len(images), metadata.num_classes
+        )
+    elif metadata.has_soft_labels:
+        raise TFRecordFormatError(
+            "metadata.has_soft_labels is true but no soft_labels were given"
+        )
     num_regions = 0 if boxes is None else boxes.shape[1]
     if not metadata.include_original and num_regions == 0:
         raise TFRecordFormatError(
@@ -218,6 +262,7 @@ def write_synthetic_set(path, images, labels, metadata, boxes=None):
         metadata,
         num_images=len(images),
         num_regions=num_regions,
+        has_soft_labels=soft_labels is not None,
         schema_version=SCHEMA_VERSION,
     )
     header = header_example(metadata)
@@ -230,6 +275,7 @@ def write_synthetic_set(path, images, labels, metadata, boxes=None):
                     images[index],
                     labels[index],
                     None if boxes is None else boxes[index],
+                    None if soft_labels is None else soft_labels[index],
                 )
             )
     return path

@@ -24,3 +24,8 @@ SELECTIONS = ("random", "kmeans")
 
 # tf.distribute strategies (udd_keras/distribute.py).
 STRATEGIES = ("auto", "one", "mirrored", "multi-worker")
+
+# Multi-worker runs (udd_keras/distribute.py): seconds after which a silent
+# worker is taken as lost, by default and at least.
+DEFAULT_WORKER_TIMEOUT = 60.0
+MIN_WORKER_TIMEOUT = 2.0

@@ -139,7 +139,7 @@ def test_unknown_preset_is_a_usage_error(tmp_path):
     args = ["distill", "digits", "--preset", "gpu-week", "--out", str(tmp_path / "r")]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2
-    assert "'gpu-week' is not one of 'paper', 'cpu-hour'" in result.output
+    assert "'gpu-week' is not one of 'paper', 'quick', 'cpu-hour'" in result.output
     assert not (tmp_path / "r").exists()
 
 

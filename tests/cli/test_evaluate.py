@@ -135,3 +135,106 @@ def test_missing_source_is_an_error(capsys, tmp_path):
         main(["evaluate", str(tmp_path / "absent.tfrecord")])
     assert exit_info.value.code == 2
     assert "not found" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def soft_digits_set(tmp_path_factory):
+    digits = load_dataset("digits")
+    indices = np.concatenate(
+        [np.flatnonzero(digits.y_train == c)[:1] for c in range(10)]
+    )
+    soft = np.full((10, 10), 0.02, np.float32)
+    soft[np.arange(10), digits.y_train[indices]] = 0.82
+    meta = SyntheticSetMetadata(
+        dataset="digits",
+        image_shape=digits.image_shape,
+        num_classes=10,
+        class_names=digits.class_names,
+        ipc=1,
+        method="relabelled",
+        normalization=digits.normalization.to_dict(),
+    )
+    path = tmp_path_factory.mktemp("soft") / "soft.tfrecord"
+    write_synthetic_set(
+        path,
+        digits.x_train[indices],
+        digits.y_train[indices],
+        meta,
+        soft_labels=soft,
+    )
+    return path
+
+
+def test_soft_labels_and_baselines_in_json_and_table(tmp_path, soft_digits_set):
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        cli,
+        ["evaluate", str(soft_digits_set), *FAST, "--json", str(out)]
+        + ["--soft-labels", "--temperature", "2", "--baselines"]
+        + ["--full-accuracy", "97.5"],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["settings"]["labels"] == "soft"
+    assert data["settings"]["temperature"] == 2.0
+    (entry,) = data["results"]
+    (baseline,) = data["baselines"]
+    assert baseline["random_coreset"]["seeds"] == [0, 1]
+    assert baseline["ior"] == pytest.approx(
+        [
+            s - r
+            for s, r in zip(
+                entry["accuracies"],
+                baseline["random_coreset"]["accuracies"],
+                strict=True,
+            )
+        ]
+    )
+    assert baseline["full_accuracy"] == 0.975
+    assert baseline["hlr"] == pytest.approx([0.975 - a for a in entry["accuracies"]])
+    assert "(--full-accuracy)" in baseline["full_accuracy_source"]
+    # The table may wrap cells at the runner's 80 columns.
+    for text in ("IOR", "HLR", "coreset", "soft labels (T = 2)", "97.50%"):
+        assert text in result.output, text
+
+
+def test_baselines_without_a_full_figure_note_the_missing_hlr(tmp_path, digits_set):
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        cli,
+        ["evaluate", str(digits_set), *FAST, "--json", str(out), "--baselines"],
+    )
+    assert result.exit_code == 0, result.output
+    (baseline,) = json.loads(out.read_text())["baselines"]
+    assert baseline["hlr"] is None and baseline["hlr_mean"] is None
+    assert "no full-data accuracy for 'digits'" in baseline["note"]
+    assert "HLR left out" in result.output
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--soft-labels"], "soft labels asked for, but the set stores none"),
+        (["--temperature", "2"], "applies to soft labels only"),
+        (["--soft-labels", "--temperature", "0"], "temperature must be a finite"),
+        (["--full-accuracy", "90"], "used only with baselines"),
+        (["--baselines", "--full-accuracy", "120"], "percentage in (0, 100]"),
+    ],
+)
+def test_bad_label_and_baseline_options(capsys, digits_set, extra, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", str(digits_set), *extra])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("Error: ") and message in err
+    assert len(err.splitlines()) == 1
+
+
+def test_set_options_are_refused_with_full(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", "digits", "--full", "--baselines", "--soft-labels"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "Error: --soft-labels, --baselines evaluate a synthetic set; not with --full."
+    )

@@ -27,5 +27,6 @@ def test_explicit_settings_win_over_the_preset():
 
 
 def test_unknown_preset_names_the_choices():
-    with pytest.raises(UddError, match="preset must be one of paper, cpu-hour; got"):
+    message = "preset must be one of paper, quick, cpu-hour; got"
+    with pytest.raises(UddError, match=message):
         preset_settings("gpu-week")

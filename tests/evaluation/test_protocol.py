@@ -148,3 +148,185 @@ def test_repeats_must_be_positive(tmp_path, digits):
     write_digits_set(path, digits, boxes=False)
     with pytest.raises(UddError, match="repeats must be >= 1, got 0"):
         evaluate(path, **{**TINY, "repeats": 0})
+
+
+def write_soft_digits_set(path, digits, soft_labels, ipc=2, boxes=True):
+    indices = np.concatenate(
+        [np.flatnonzero(digits.y_train == c)[:ipc] for c in range(10)]
+    )
+    meta = SyntheticSetMetadata(
+        dataset="digits",
+        image_shape=digits.image_shape,
+        num_classes=10,
+        class_names=digits.class_names,
+        ipc=ipc,
+        method="test",
+        normalization=digits.normalization.to_dict(),
+    )
+    region_boxes = None
+    if boxes:
+        region_boxes = np.tile([[[0, 0, 4, 4], [4, 4, 8, 8]]], (len(indices), 1, 1))
+    write_synthetic_set(
+        path,
+        digits.x_train[indices],
+        digits.y_train[indices],
+        meta,
+        region_boxes,
+        soft_labels=soft_labels(digits.y_train[indices]),
+    )
+    return indices
+
+
+@pytest.fixture
+def recorded_runs(monkeypatch):
+    """Replaces training by a record of every call; accuracy = seed / 10."""
+    from udd_keras.evaluation import protocol
+    from udd_keras.evaluation.run import EvalRun
+
+    calls = []
+
+    def fake_train(x_train, y_train, x_test, y_test, **kwargs):
+        calls.append(dict(kwargs, x_train=x_train, y_train=y_train))
+        accuracy = kwargs["seed"] / 10 + 0.01 * len(calls)
+        return EvalRun(accuracy, [(kwargs["epochs"], accuracy)], 0.0, kwargs["seed"])
+
+    monkeypatch.setattr(protocol, "train_and_evaluate", fake_train)
+    return calls
+
+
+def test_one_hot_soft_labels_evaluate_exactly_like_hard_labels(tmp_path, digits):
+    path = tmp_path / "soft.tfrecord"
+    write_soft_digits_set(path, digits, lambda y: np.eye(10, dtype="float32")[y])
+    hard = evaluate(path, **TINY)
+    soft = evaluate(path, soft_labels=True, temperature=2.0, **TINY)
+    assert (hard.settings["labels"], soft.settings["labels"]) == ("hard", "soft")
+    assert (hard.settings["temperature"], soft.settings["temperature"]) == (None, 2.0)
+    assert hard.results[0].accuracies == soft.results[0].accuracies
+    assert [r.losses for r in hard.results[0].runs] == [
+        r.losses for r in soft.results[0].runs
+    ]
+
+
+def test_soft_labels_reach_training_per_region_and_tempered(
+    tmp_path, digits, recorded_runs
+):
+    path = tmp_path / "soft.tfrecord"
+
+    def soft_labels(y):
+        p = np.full((len(y), 10), 0.05, np.float32)
+        p[np.arange(len(y)), y] = 0.55
+        return p
+
+    indices = write_soft_digits_set(path, digits, soft_labels)
+    evaluate(path, soft_labels=True, temperature=0.5, **TINY)
+    stored = np.repeat(soft_labels(digits.y_train[indices]), 3, axis=0)
+    expected = stored**2 / (stored**2).sum(axis=1, keepdims=True)
+    assert len(recorded_runs) == 2
+    for call in recorded_runs:
+        assert call["soft_labels"].shape == (60, 10)
+        np.testing.assert_allclose(call["soft_labels"], expected, rtol=1e-6)
+        np.testing.assert_array_equal(
+            call["soft_labels"].argmax(axis=1), call["y_train"]
+        )
+    hard = evaluate(path, **TINY)
+    assert hard.settings["labels"] == "hard"
+    assert recorded_runs[-1]["soft_labels"] is None
+
+
+def test_soft_labels_of_a_set_without_them_is_a_one_line_error(tmp_path, digits):
+    path = tmp_path / "set.tfrecord"
+    write_digits_set(path, digits, boxes=False)
+    with pytest.raises(UddError) as info:
+        evaluate(path, soft_labels=True, **TINY)
+    message = str(info.value)
+    assert "soft labels asked for, but the set stores none (method 'test'" in message
+    assert "\n" not in message
+    with pytest.raises(UddError, match="applies to soft labels only"):
+        evaluate(path, temperature=2.0, **TINY)
+
+
+def _protocol(call):
+    return {k: v for k, v in call.items() if k not in ("x_train", "y_train")}
+
+
+def test_baselines_train_random_coresets_with_the_repeat_seeds(
+    tmp_path, digits, recorded_runs
+):
+    from udd_keras.coreset import random_selection
+
+    path = tmp_path / "set.tfrecord"
+    write_digits_set(path, digits)
+    started = []
+    report = evaluate(
+        path,
+        baselines=True,
+        seed=4,
+        on_run_start=lambda model, repeat, seed: started.append((model, repeat, seed)),
+        **TINY,
+    )
+    assert started == [
+        ("convnet3", 0, 4),
+        ("convnet3", 1, 5),
+        ("convnet3/random-coreset", 0, 4),
+        ("convnet3/random-coreset", 1, 5),
+    ]
+    set_calls, coreset_calls = recorded_runs[:2], recorded_runs[2:]
+    for repeat, call in enumerate(coreset_calls):
+        chosen = random_selection(digits.y_train, 10, 2, seed=4 + repeat)
+        np.testing.assert_array_equal(call["x_train"], digits.x_train[chosen])
+        np.testing.assert_array_equal(call["y_train"], digits.y_train[chosen])
+        assert call["soft_labels"] is None
+        # The same protocol and seed as the set's repeat, only the data differ.
+        assert _protocol(call) == _protocol(set_calls[repeat])
+        assert _protocol(call)["seed"] == 4 + repeat
+    (comparison,) = report.baselines
+    set_accuracies = report.results[0].accuracies
+    coreset_accuracies = comparison.random_coreset.accuracies
+    assert [r.seed for r in comparison.random_coreset.runs] == [4, 5]
+    assert comparison.ior == pytest.approx(
+        [s - c for s, c in zip(set_accuracies, coreset_accuracies, strict=True)]
+    )
+    assert comparison.hlr is None and "digits" in comparison.note
+
+
+def test_baselines_need_enough_real_images_per_class(tmp_path, digits, monkeypatch):
+    from udd_keras.evaluation import protocol
+
+    smallest = int(np.bincount(digits.y_train).min())
+    ipc = smallest + 1
+    meta = SyntheticSetMetadata(
+        dataset="digits",
+        image_shape=digits.image_shape,
+        num_classes=10,
+        class_names=digits.class_names,
+        ipc=ipc,
+        method="test",
+        normalization=digits.normalization.to_dict(),
+    )
+    path = tmp_path / "big.tfrecord"
+    labels = np.repeat(np.arange(10), ipc)
+    write_synthetic_set(path, np.zeros((len(labels), 8, 8, 1), "float32"), labels, meta)
+    monkeypatch.setattr(protocol, "train_and_evaluate", None)  # never reached
+    with pytest.raises(UddError, match=f"ipc {ipc} is larger than class"):
+        evaluate(path, baselines=True, **TINY)
+
+
+def test_full_accuracy_needs_baselines(tmp_path, digits):
+    path = tmp_path / "set.tfrecord"
+    write_digits_set(path, digits, boxes=False)
+    with pytest.raises(UddError, match="used only with baselines"):
+        evaluate(path, full_accuracy_percent=97.0, **TINY)
+
+
+def test_baselines_end_to_end_with_a_given_full_accuracy(tmp_path, digits):
+    path = tmp_path / "set.tfrecord"
+    write_digits_set(path, digits, boxes=False)
+    report = evaluate(path, baselines=True, full_accuracy_percent=97.5, **TINY)
+    (comparison,) = report.baselines
+    set_accuracies = report.results[0].accuracies
+    assert len(comparison.random_coreset.runs) == 2
+    assert comparison.full_accuracy == 0.975
+    assert comparison.hlr == pytest.approx([0.975 - a for a in set_accuracies])
+    data = report.to_dict()
+    assert data["baselines"][0]["hlr_mean"] == pytest.approx(comparison.hlr_mean)
+    assert data["baselines"][0]["random_coreset"]["seeds"] == [0, 1]

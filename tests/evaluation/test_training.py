@@ -64,3 +64,44 @@ def test_correctness_matches_the_model_before_the_update(tiny_split):
 def test_distribute_batch_is_identity_for_one_replica():
     arrays = (np.arange(4), np.arange(4))
     assert distribute_batch(tf.distribute.get_strategy(), arrays) is arrays
+
+
+def _train_losses(x_train, y_train, soft_labels=None):
+    model = build_classifier("convnet3", (8, 8, 1), 3, width=4, seed=0)
+    losses, correct = [], []
+    train_classifier(
+        model,
+        x_train,
+        y_train,
+        3,
+        epochs=2,
+        batch_size=4,
+        dsa_strategy="color_crop_scale_rotate",
+        cutmix_probability=1.0,
+        seed=3,
+        on_batch=lambda indices, c: correct.append(c),
+        on_epoch_end=lambda epoch, logs: losses.append(logs["loss"]),
+        soft_labels=soft_labels,
+    )
+    return losses, np.concatenate(correct), model.get_weights()
+
+
+def test_one_hot_soft_labels_train_exactly_like_hard_labels(tiny_split):
+    x_train, y_train, _, _ = tiny_split(8, 1, train=10)
+    hard = _train_losses(x_train, y_train)
+    one_hot = np.eye(3, dtype=np.float32)[y_train]
+    soft = _train_losses(x_train, y_train, soft_labels=one_hot)
+    assert hard[0] == soft[0]
+    np.testing.assert_array_equal(hard[1], soft[1])
+    for a, b in zip(hard[2], soft[2], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_soft_labels_change_the_loss(tiny_split):
+    x_train, y_train, _, _ = tiny_split(8, 1, train=10)
+    hard_losses = _train_losses(x_train, y_train)[0]
+    uniform = np.full((10, 3), 1 / 3, np.float32)
+    soft_losses = _train_losses(x_train, y_train, soft_labels=uniform)[0]
+    assert soft_losses != hard_losses
+    # A uniform target's cross-entropy is at least log(3), whatever the logits.
+    assert min(soft_losses) >= np.log(3) - 1e-5

@@ -205,7 +205,11 @@ def test_foreign_files(run_cli, assert_one_line_error, tmp_path, valid_records):
 @pytest.mark.parametrize(
     "name, fragment",
     [
-        ("future-schema.tfrecord", "written by a newer udd-keras (schema 2 > 1)"),
+        (
+            "future-schema.tfrecord",
+            f"written by a newer udd-keras (schema {SCHEMA_VERSION + 1} > "
+            f"{SCHEMA_VERSION})",
+        ),
         ("absurd-shape.tfrecord", "image size 100000x100000 outside the allowed"),
         ("declares-a-million.tfrecord", "header declares 1000000"),
         ("oversized-record.tfrecord", "record 1 declares"),

@@ -13,6 +13,7 @@ from udd_keras.tfrecords.schema import (
     MAGIC,
     MAGIC_KEY,
     METADATA_KEY,
+    SCHEMA_VERSION,
     VERSION_KEY,
 )
 from udd_keras.tfrecords.writer import header_example, image_example
@@ -98,13 +99,16 @@ def test_newer_schema_version(tmp_path, write_records, toy_metadata):
     header = _example(
         {
             MAGIC_KEY: MAGIC.encode(),
-            VERSION_KEY: 2,
-            METADATA_KEY: json.dumps({"a_v2_field": 1}).encode(),
+            VERSION_KEY: SCHEMA_VERSION + 1,
+            METADATA_KEY: json.dumps({"a_future_field": 1}).encode(),
         }
     )
-    path = write_records(tmp_path / "v2.tfrecord", [header])
+    path = write_records(tmp_path / "future.tfrecord", [header])
     _assert_format_error(
-        path, "written by a newer udd-keras (schema 2 > 1); upgrade", read_metadata
+        path,
+        f"written by a newer udd-keras (schema {SCHEMA_VERSION + 1} > "
+        f"{SCHEMA_VERSION}); upgrade",
+        read_metadata,
     )
 
 
@@ -131,7 +135,7 @@ def test_insane_declared_shape(tmp_path, write_records, toy_metadata):
     header = _example(
         {
             MAGIC_KEY: MAGIC.encode(),
-            VERSION_KEY: 1,
+            VERSION_KEY: SCHEMA_VERSION,
             METADATA_KEY: json.dumps(config).encode(),
         }
     )
@@ -214,3 +218,33 @@ def test_box_count_and_bounds_in_file(
     records[0] = image_example(images[0], labels[0], [[0, 0, 9, 9], [0, 0, 1, 1]])
     path = write_records(tmp_path / "b.tfrecord", [_header(toy_metadata), *records])
     _assert_format_error(path, "record 1 has a box outside the 6x5 image")
+
+
+def test_soft_label_problems_in_file(tmp_path, write_records, toy_metadata, toy_arrays):
+    images, labels, boxes = toy_arrays
+    header = _header(toy_metadata, has_soft_labels=True)
+    soft = np.full((6, 3), 1 / 3, np.float32)
+
+    def records_with(index, soft_label):
+        records = [
+            image_example(i, lbl, b, s)
+            for i, lbl, b, s in zip(images, labels, boxes, soft, strict=True)
+        ]
+        records[index] = image_example(
+            images[index], labels[index], boxes[index], soft_label
+        )
+        return records
+
+    cases = [
+        (None, "record 3 has no 'image/soft_label' feature"),
+        (np.ones(2, np.float32), "record 3 soft label holds 2 values, expected"),
+        (np.array([0.5, -0.1, 0.6], np.float32), "record 3 soft label is not"),
+        (np.array([0.5, np.inf, 0.6], np.float32), "record 3 soft label is not"),
+        (np.zeros(3, np.float32), "record 3 soft label is not"),
+    ]
+    for case, (soft_label, fragment) in enumerate(cases):
+        path = write_records(
+            tmp_path / f"soft{case}.tfrecord", [header, *records_with(2, soft_label)]
+        )
+        _assert_format_error(path, fragment)
+        _assert_format_error(path, fragment, as_tf_dataset)

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from udd_keras.errors import TFRecordFormatError, UddError
 from udd_keras.regions import form_training_images
 from udd_keras.tfrecords import (
     as_tf_dataset,
@@ -126,3 +127,68 @@ def test_common_shapes_round_trip(tmp_path, make_metadata, make_arrays, shape):
     path = write_synthetic_set(tmp_path / "s.tfrecord", images, labels, meta, boxes)
     assert len(list(as_tf_dataset(path, decode_regions=True))) == 6 * 9
     np.testing.assert_array_equal(read_synthetic_set(path).boxes, boxes)
+
+
+@pytest.fixture
+def soft_set(tmp_path, toy_metadata, toy_arrays):
+    images, labels, boxes = toy_arrays
+    soft = np.random.default_rng(1).dirichlet(np.ones(3), size=6).astype(np.float32)
+    path = write_synthetic_set(
+        tmp_path / "soft.tfrecord",
+        images,
+        labels,
+        toy_metadata,
+        boxes=boxes,
+        soft_labels=soft,
+    )
+    return path, labels, soft
+
+
+def test_as_tf_dataset_yields_soft_labels(soft_set):
+    path, labels, soft = soft_set
+    dataset = as_tf_dataset(path, labels="soft")
+    assert dataset.element_spec[1] == tf.TensorSpec((3,), tf.float32)
+    np.testing.assert_array_equal([e[1] for e in dataset.as_numpy_iterator()], soft)
+    hard = [e[1] for e in as_tf_dataset(path).as_numpy_iterator()]
+    np.testing.assert_array_equal(hard, labels)
+
+
+def test_decoded_regions_keep_their_image_soft_label(soft_set):
+    path, labels, soft = soft_set
+    elements = list(
+        as_tf_dataset(path, decode_regions=True, labels="soft").as_numpy_iterator()
+    )
+    assert len(elements) == 6 * 3
+    np.testing.assert_array_equal([e[1] for e in elements], np.repeat(soft, 3, 0))
+    images, decoded_labels, decoded_soft = decode_regions(
+        read_synthetic_set(path), batch_size=4, soft_labels=True
+    )
+    np.testing.assert_allclose(images, np.stack([e[0] for e in elements]), atol=1e-6)
+    np.testing.assert_array_equal(decoded_labels, np.repeat(labels, 3))
+    np.testing.assert_array_equal(decoded_soft, np.repeat(soft, 3, axis=0))
+
+
+def test_decode_regions_soft_labels_without_boxes(tmp_path, toy_metadata, toy_arrays):
+    images, labels, _ = toy_arrays
+    soft = np.full((6, 3), 1 / 3, np.float32)
+    path = write_synthetic_set(
+        tmp_path / "s.tfrecord", images, labels, toy_metadata, soft_labels=soft
+    )
+    _, _, decoded_soft = decode_regions(read_synthetic_set(path), soft_labels=True)
+    np.testing.assert_array_equal(decoded_soft, soft)
+    assert len(list(as_tf_dataset(path, decode_regions=True, labels="soft"))) == 6
+
+
+def test_soft_labels_of_a_set_without_them_are_an_error(written_set):
+    path = written_set[0]
+    with pytest.raises(TFRecordFormatError, match="stores no soft labels"):
+        as_tf_dataset(path, labels="soft")
+    with pytest.raises(TFRecordFormatError, match="stores no soft labels"):
+        decode_regions(read_synthetic_set(path), soft_labels=True)
+
+
+def test_unknown_label_kind_is_an_error(written_set):
+    with pytest.raises(
+        UddError, match="Unknown labels 'probs'; choose from hard, soft"
+    ):
+        as_tf_dataset(written_set[0], labels="probs")

@@ -60,3 +60,20 @@ def test_validate_metadata_rejects(make_metadata, overrides, fragment):
         validate_metadata(make_metadata(**overrides), source="some.file")
     assert fragment in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_record_bound_makes_room_for_soft_labels(make_metadata):
+    plain = make_metadata(num_regions=3)
+    soft = make_metadata(num_regions=3, has_soft_labels=True, num_classes=3)
+    assert max_record_bytes(soft) - max_record_bytes(plain) == 3 * 4
+
+
+def test_has_soft_labels_must_be_a_bool(make_metadata):
+    with pytest.raises(TFRecordFormatError, match="has_soft_labels 'yes' must be"):
+        validate_metadata(make_metadata(has_soft_labels="yes"), source="f")
+
+
+def test_metadata_without_has_soft_labels_reads_as_false(toy_metadata):
+    config = toy_metadata.to_dict()
+    del config["has_soft_labels"]
+    assert SyntheticSetMetadata.from_dict(config).has_soft_labels is False

@@ -129,3 +129,89 @@ def test_overwrite_replaces_content(tmp_path, written_set, toy_metadata, make_ar
     restored = read_synthetic_set(path)
     np.testing.assert_array_equal(restored.images, images)
     assert restored.boxes is None
+
+
+def _soft_labels(labels, num_classes=3, seed=0):
+    """Rows that put most mass on each image's own class."""
+    rng = np.random.default_rng(seed)
+    soft = rng.uniform(0.0, 0.2, size=(len(labels), num_classes))
+    soft[np.arange(len(labels)), labels] += 1.0
+    return (soft / soft.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_soft_labels_round_trip_bit_exact(tmp_path, toy_metadata, toy_arrays):
+    images, labels, boxes = toy_arrays
+    soft = _soft_labels(labels)
+    soft[0] = [0.0, 1e-45, 1.0]  # zeros and subnormals survive
+    path = write_synthetic_set(
+        tmp_path / "s.tfrecord", images, labels, toy_metadata, boxes, soft_labels=soft
+    )
+    restored = read_synthetic_set(path)
+    assert restored.soft_labels.dtype == np.float32
+    np.testing.assert_array_equal(
+        restored.soft_labels.view(np.uint32), soft.view(np.uint32)
+    )
+    assert restored.metadata.has_soft_labels is True
+    assert restored.metadata.schema_version == 2
+    np.testing.assert_array_equal(restored.images, images)
+
+
+def test_float64_soft_labels_are_stored_as_float32(tmp_path, toy_metadata, toy_arrays):
+    images, labels, _ = toy_arrays
+    soft = _soft_labels(labels).astype(np.float64) * 3  # rows need not sum to 1
+    path = write_synthetic_set(
+        tmp_path / "s.tfrecord", images, labels, toy_metadata, soft_labels=soft
+    )
+    np.testing.assert_array_equal(
+        read_synthetic_set(path).soft_labels, soft.astype(np.float32)
+    )
+
+
+def test_set_without_soft_labels_says_so(written_set):
+    restored = read_synthetic_set(written_set[0])
+    assert restored.soft_labels is None
+    assert restored.metadata.has_soft_labels is False
+
+
+def _bad_soft_labels(labels):
+    soft = _soft_labels(labels)
+    negative = soft.copy()
+    negative[4, 1] = -0.25
+    nan = soft.copy()
+    nan[2, 0] = np.nan
+    zero_row = soft.copy()
+    zero_row[3] = 0.0
+    return [
+        (soft[:, :2], "soft_labels of shape (6, 2) and dtype float32 must be"),
+        (soft[:5], "soft_labels of shape (5, 3)"),
+        (soft > 0.5, "dtype bool must be numbers of shape (6, 3)"),
+        (negative, "soft label of image 4 holds -0.25 for class 1; values must "),
+        (nan, "soft label of image 2 holds nan for class 0; values must be finite"),
+        (soft.astype(np.float64) * 1e300, "must be finite"),  # float32 overflow
+        (zero_row, "soft label of image 3 is all zeros"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(7))
+def test_bad_soft_labels_write_nothing(tmp_path, toy_metadata, toy_arrays, case):
+    images, labels, _ = toy_arrays
+    soft, fragment = _bad_soft_labels(labels)[case]
+    with pytest.raises(TFRecordFormatError) as info:
+        write_synthetic_set(
+            tmp_path / "s.tfrecord", images, labels, toy_metadata, soft_labels=soft
+        )
+    assert fragment in str(info.value)
+    assert "\n" not in str(info.value)
+    assert os.listdir(tmp_path) == []
+
+
+def test_declared_soft_labels_must_be_given(tmp_path, make_metadata, toy_arrays):
+    images, labels, _ = toy_arrays
+    with pytest.raises(TFRecordFormatError, match="has_soft_labels is true but no"):
+        write_synthetic_set(
+            tmp_path / "s.tfrecord",
+            images,
+            labels,
+            make_metadata(has_soft_labels=True),
+        )
+    assert os.listdir(tmp_path) == []

@@ -12,6 +12,7 @@ _EXPORTS = {
     "DistillResult": "distiller",
     "DistillationEngine": "engine",
     "DistillationInterrupted": "distiller",
+    "DistillationPreempted": "distiller",
     "Distiller": "distiller",
     "distill": "distiller",
     "export": "distiller",

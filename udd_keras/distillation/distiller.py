@@ -13,6 +13,13 @@ its last complete checkpoint. Because every random draw is keyed by the step
 (`engine.fold_in`), a resumed run ends with the same images as an uninterrupted
 one.
 
+Under `MultiWorkerMirroredStrategy` a signal to any one worker stops all of them
+after the same step, each saving that step's checkpoint
+(`udd_keras.preemption.PreemptionCoordinator`), and raises
+`DistillationPreempted` (CLI exit status 75); a worker lost without warning makes
+the others raise `udd_keras.preemption.WorkerLostError` (exit status 69) within
+the strategy's worker timeout, the last periodic checkpoint kept.
+
 Distribution: `strategy` may be any `tf.distribute` strategy (see
 `udd_keras.distribute.make_strategy` and `engine.py` for what is split across
 replicas). Under `MultiWorkerMirroredStrategy` every worker runs the same loop
@@ -21,10 +28,8 @@ other workers write into a temporary directory deleted at the end, restore from
 the chief's checkpoints on `resume`, and export nothing.
 """
 
-import contextlib
 import dataclasses
 import math
-import signal
 import time
 
 import numpy as np
@@ -42,6 +47,12 @@ from udd_keras.errors import (
     RunDirectoryError,
     RunInterrupted,
     UddError,
+)
+from udd_keras.preemption import (
+    PREEMPTED_EXIT_CODE,
+    StopFlag,
+    stop_on_notice,
+    worker_lost_error,
 )
 from udd_keras.regions.formations import MINED_FORMATIONS
 
@@ -72,6 +83,17 @@ class DistillationInterrupted(RunInterrupted):
     """
 
 
+class DistillationPreempted(DistillationInterrupted):
+    """A multi-worker run stopped because one of its workers got SIGTERM / SIGINT.
+
+    Every worker finished the same step and saved its checkpoint first; the run
+    continues with `--resume` on every worker. The CLI exits with
+    `udd_keras.preemption.PREEMPTED_EXIT_CODE` (75) on every worker.
+    """
+
+    exit_code = PREEMPTED_EXIT_CODE
+
+
 @dataclasses.dataclass
 class DistillResult:
     """What a distillation run produced.
@@ -95,34 +117,8 @@ class DistillResult:
     out_dir: object = None
 
 
-class _StopFlag:
-    """Turns SIGINT / SIGTERM into a flag checked between steps.
-
-    A second signal before the step ends stops at once (`KeyboardInterrupt`,
-    no checkpoint), for a step that takes too long.
-    """
-
-    def __init__(self):
-        self.signal_name = None
-        self.signal_number = None
-        self._previous = {}
-
-    def __enter__(self):
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            # Outside the main thread signals cannot be caught: leave them alone.
-            with contextlib.suppress(ValueError):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        if self.signal_name is not None:
-            raise KeyboardInterrupt
-        self.signal_name = signal.Signals(signum).name
-        self.signal_number = signum
-
-    def __exit__(self, *exc):
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
+# The signal flag moved to `udd_keras.preemption`; the old name stays.
+_StopFlag = StopFlag
 
 
 def pixel_range(normalization, channels):
@@ -439,6 +435,10 @@ class Distiller:
 
         Raises:
             DistillationInterrupted: on SIGINT / SIGTERM, after a checkpoint.
+            DistillationPreempted: under a multi-worker strategy, on SIGINT /
+                SIGTERM to any worker, after every worker saved the same step.
+            WorkerLostError: under a multi-worker strategy, when another worker
+                stopped answering; the last checkpoint is kept.
             NonFiniteLossError: when a loss becomes NaN or infinite; the last
                 good checkpoint is kept.
         """
@@ -454,14 +454,58 @@ class Distiller:
             for callback in self.callbacks:
                 if hasattr(callback, "on_start"):
                     callback.on_start(step, self.total_steps)
-            with _StopFlag() as stop:
-                step = self._loop(step, stop, writer)
+            with stop_on_notice(
+                self.strategy,
+                self._save_on_notice,
+                self._preempted,
+                self._after_lost_worker,
+            ) as (stop, coordinator):
+                step = self._loop(step, stop, writer, coordinator)
             result = self._finish(time.perf_counter() - start)
+        except tf.errors.OpError as error:
+            lost = worker_lost_error(error, self.strategy, self._after_lost_worker())
+            if lost is None:
+                raise
+            raise lost from None
         finally:
             self._release_run_dir()
         return result
 
-    def _loop(self, step, stop, writer):
+    def _save_on_notice(self):
+        """The checkpoint every worker saves at the step they agreed to stop at."""
+        iteration, inner = divmod(int(self.step.numpy()) - 1, self.config.inner_steps)
+        self._check_state_is_finite(iteration, inner)
+        self.save()
+
+    def _preempted(self, notice, signal_number):
+        step = int(self.step.numpy())
+        where = (
+            f"every worker saved its checkpoint in {self.shared_dir.path}; restart "
+            "every worker with the same command and --resume"
+            if self.shared_dir
+            else "nothing saved (no output directory)"
+        )
+        return DistillationPreempted(
+            f"stopped by {notice} at step {step}/{self.total_steps}; {where}",
+            signal_number=signal_number,
+        )
+
+    def _after_lost_worker(self):
+        """What a run that lost a worker keeps, and how to continue it."""
+        if self.shared_dir is None:
+            return "nothing saved (no output directory)"
+        latest = self.manager.latest_checkpoint if self.manager else None
+        if latest is None:
+            kept = f"no checkpoint was saved yet in {self.shared_dir.path}"
+        else:
+            step = latest.rsplit("-", 1)[-1]
+            kept = f"the checkpoint of step {step} in {self.shared_dir.path} is kept"
+        return (
+            f"{kept}; once every worker can run again, restart all of them with "
+            "the same command and --resume"
+        )
+
+    def _loop(self, step, stop, writer, coordinator=None):
         config = self.config
         base_key = tf.constant([config.seed, 0], tf.int32)
         network_ready = self.resume and step % config.inner_steps != 0
@@ -522,9 +566,16 @@ class Distiller:
                 if hasattr(callback, "on_step"):
                     callback.on_step(step, self.total_steps, record)
             end_of_iteration = step % config.inner_steps == 0
-            # Read the flag once: a signal arriving between two reads would
-            # otherwise stop the run without the checkpoint its message names.
-            stopping = stop.signal_name is not None
+            if coordinator is not None:
+                # Several workers: all stop after the step they agree on,
+                # saving first (`_save_on_notice`, `_preempted`).
+                coordinator.step_done()
+                stopping = False
+            else:
+                # Read the flag once: a signal arriving between two reads would
+                # otherwise stop the run without the checkpoint its message
+                # names.
+                stopping = stop.signal_name is not None
             if step % config.checkpoint_every == 0 or end_of_iteration or stopping:
                 self._check_state_is_finite(iteration, inner)
                 self.save()

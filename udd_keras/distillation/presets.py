@@ -10,6 +10,20 @@ from udd_keras.errors import UddError
 
 PRESETS = {
     "paper": {},
+    # A few minutes on a laptop, for small images such as scikit-learn's 8 x 8
+    # `digits` (the README's quick start): UDD on the whole image plus mined
+    # regions (IDC's tiles of an 8 x 8 image are 4 x 4 px and lose 13 points
+    # there), a k-means start, Adam at 0.003, 10 x 10 steps. Chosen on digits'
+    # validation split: benchmarks/results/quick-start-digits-*.md.
+    "quick": {
+        "method": "udd",
+        "formation": "original+regions",
+        "init_selection": "kmeans",
+        "image_optimizer": "adam",
+        "lr_img": 0.003,
+        "iterations": 10,
+        "inner_steps": 10,
+    },
     # One hour of CPU: IDC's multi-formation (4 tiles per image), started from
     # the real images nearest k-means centres, with Adam on the pixels (the
     # paper's SGD rate is sized for 200k steps); 700 steps, the paper's decay

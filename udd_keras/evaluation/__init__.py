@@ -5,6 +5,7 @@ from udd_keras.evaluation.augment_strategy import (
     NO_FLIP_DATASETS,
     dsa_strategy_for,
 )
+from udd_keras.evaluation.baselines import BaselineComparison, full_data_accuracy
 from udd_keras.evaluation.protocol import (
     evaluate,
     evaluate_arrays,
@@ -14,6 +15,7 @@ from udd_keras.evaluation.protocol import (
 from udd_keras.evaluation.report import EvaluationReport, ModelResult
 from udd_keras.evaluation.run import EvalRun, train_and_evaluate
 from udd_keras.evaluation.schedule import StepDecay
+from udd_keras.evaluation.soft_labels import apply_temperature
 from udd_keras.evaluation.training import (
     build_classifier,
     make_classify_fn,
@@ -23,16 +25,19 @@ from udd_keras.evaluation.training import (
 
 __all__ = [
     "BASE_DSA_STRATEGY",
+    "BaselineComparison",
     "NO_FLIP_DATASETS",
     "EvalRun",
     "EvaluationReport",
     "ModelResult",
     "StepDecay",
+    "apply_temperature",
     "build_classifier",
     "dsa_strategy_for",
     "evaluate",
     "evaluate_arrays",
     "evaluate_full",
+    "full_data_accuracy",
     "load_evaluation_set",
     "make_classify_fn",
     "top1_accuracy",

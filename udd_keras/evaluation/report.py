@@ -82,7 +82,11 @@ class EvaluationReport:
         dataset: str, the dataset whose real test split was used.
         ipc: int, stored images per class, or None for the full training set.
         results: list of `ModelResult`, one per model.
-        settings: dict of the training settings (lr, batch size, augmentation).
+        settings: dict of the training settings (lr, batch size, augmentation,
+            labels "hard" or "soft" and the soft labels' temperature).
+        baselines: list of `udd_keras.evaluation.baselines.BaselineComparison`,
+            one per model (random coreset, IOR, HLR), or None when the
+            evaluation ran without baselines.
     """
 
     source: str
@@ -90,15 +94,28 @@ class EvaluationReport:
     ipc: int | None
     results: list[ModelResult] = field(default_factory=list)
     settings: dict = field(default_factory=dict)
+    baselines: list | None = None
 
     def to_dict(self):
-        """The JSON form: source, dataset, ipc, results (and settings)."""
+        """The JSON form: source, dataset, ipc, results, settings, baselines.
+
+        `baselines` is null without baselines, else one entry per model:
+        `random_coreset` (a result like those in `results`), `ior_mean`,
+        `ior_std`, `ior` (per repeat), `full_accuracy`,
+        `full_accuracy_source`, `hlr_mean`, `hlr_std`, `hlr` (null when no
+        full-data accuracy is known, with the reason in `note`); fractions.
+        """
         return {
             "source": self.source,
             "dataset": self.dataset,
             "ipc": self.ipc,
             "results": [result.to_dict() for result in self.results],
             "settings": dict(self.settings),
+            "baselines": (
+                None
+                if self.baselines is None
+                else [baseline.to_dict() for baseline in self.baselines]
+            ),
         }
 
     def write_json(self, path):
@@ -113,11 +130,17 @@ class EvaluationReport:
         return write_json_atomic(path, self.to_dict())
 
     def curve_series(self):
-        """`{model: (epochs, mean, std)}` for plotting test accuracy (in %)."""
+        """`{name: (epochs, mean, std)}` for plotting test accuracy (in %).
+
+        One curve per model, plus `"<model> random coreset"` per baseline.
+        """
         series = {}
         for result in self.results:
             epochs, mean, std = result.curve()
             series[result.model] = (epochs, 100 * mean, 100 * std)
+        for baseline in self.baselines or ():
+            epochs, mean, std = baseline.random_coreset.curve()
+            series[f"{baseline.model} random coreset"] = (epochs, 100 * mean, 100 * std)
         return series
 
 

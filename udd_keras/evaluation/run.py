@@ -83,6 +83,7 @@ def train_and_evaluate(
     width=128,
     momentum=0.9,
     weight_decay=5e-4,
+    soft_labels=None,
 ):
     """Trains a freshly initialised network on a set and tests it on real data.
 
@@ -118,6 +119,10 @@ def train_and_evaluate(
         width: int, ConvNet width (128 in the paper; small values for tests).
         momentum: float.
         weight_decay: float.
+        soft_labels: optional float32 array (N, num_classes) of training
+            targets, rows summing to 1 (e.g. from
+            `udd_keras.evaluation.soft_labels.apply_temperature`); None trains
+            on the one-hot `y_train`.
 
     Returns:
         `EvalRun`.
@@ -139,6 +144,13 @@ def train_and_evaluate(
         raise UddError("The training set is empty; it needs at least one image.")
     if num_classes is None:
         num_classes = int(max(np.max(y_train), np.max(y_test))) + 1
+    if soft_labels is not None:
+        soft_labels = np.asarray(soft_labels, np.float32)
+        if soft_labels.shape != (len(x_train), num_classes):
+            raise UddError(
+                f"soft_labels of shape {soft_labels.shape} must be "
+                f"({len(x_train)}, {num_classes}): one row per training image."
+            )
     strategy = default_strategy(strategy)
     start = time.perf_counter()
     keras.utils.set_random_seed(seed)
@@ -171,6 +183,7 @@ def train_and_evaluate(
         seed=seed,
         strategy=strategy,
         on_epoch_end=epoch_end,
+        soft_labels=soft_labels,
     )
     return EvalRun(
         accuracy=curve[-1][1],

@@ -7,7 +7,9 @@ any `tf.distribute` strategy:
 1. per-sample differentiable augmentation (the shared DSA code, its randomness
    drawn from a stateless seed made of the run's seed and the step index);
 2. CutMix with probability `cutmix_probability` (soft labels);
-3. cross-entropy on the (mixed) labels, averaged over the global batch;
+3. cross-entropy on the (mixed) labels, averaged over the global batch; the
+   labels are one-hot class indices, or the images' soft labels (probability
+   vectors, `udd_keras.evaluation.soft_labels`) when the set is trained on them;
 4. coupled L2 weight decay: `weight_decay * w` is added to every gradient, as
    PyTorch's `SGD(weight_decay=...)` does in the reference code (Keras' own
    `weight_decay` is decoupled, which is a different, weaker regulariser with
@@ -120,12 +122,13 @@ def make_train_step(
 
     Returns:
         A `tf.function` `step(images, labels, seed, global_batch_size) ->
-        (loss, correct)`: images (B, H, W, C) float32 and labels (B,) int32
-        (per-replica values under a multi-replica strategy, see
+        (loss, correct)`: images (B, H, W, C) float32 and labels either (B,)
+        int32 class indices or (B, num_classes) float32 soft labels, rows
+        summing to 1 (per-replica values under a multi-replica strategy, see
         `distribute_batch`), seed (2,) int64 stateless seed, global_batch_size
         the int B; loss is the scalar mean cross-entropy of the batch, correct
         (B,) bool whether each image's logits (after augmentation) pick its
-        own label, in batch order.
+        own label (the arg-max of a soft label), in batch order.
     """
     strategy = default_strategy(strategy)
     replicas = strategy.num_replicas_in_sync
@@ -138,7 +141,11 @@ def make_train_step(
         dsa_seed, cutmix_seed = tf.unstack(
             tf.random.experimental.stateless_split(replica_seed, num=2)
         )
-        targets = tf.one_hot(labels, num_classes)
+        if labels.dtype.is_floating:  # soft labels; fixed per trace
+            targets = labels
+            labels = tf.argmax(targets, -1, output_type=tf.int32)
+        else:
+            targets = tf.one_hot(labels, num_classes)
         if dsa_strategy:
             images = augmentation.augment(
                 images, dsa_strategy, dsa_seed, per_sample=True
@@ -224,6 +231,7 @@ def train_classifier(
     strategy=None,
     on_batch=None,
     on_epoch_end=None,
+    soft_labels=None,
 ):
     """Trains `model` in place on `(images, labels)` with the evaluation recipe.
 
@@ -246,6 +254,9 @@ def train_classifier(
             correctness of their predictions in that step.
         on_epoch_end: optional `fn(epoch, logs)` with the 1-based epoch and
             `logs = {"loss": mean training loss, "lr": learning rate used}`.
+        soft_labels: optional float32 array (N, num_classes), rows summing to
+            1: train on these targets (soft cross-entropy) instead of the
+            one-hot `labels` (see `udd_keras.evaluation.soft_labels`).
 
     Returns:
         The trained `model`.
@@ -253,6 +264,7 @@ def train_classifier(
     strategy = default_strategy(strategy)
     images = np.asarray(images, np.float32)
     labels = np.asarray(labels, np.int32)
+    targets = labels if soft_labels is None else np.asarray(soft_labels, np.float32)
     size = len(images)
     batch_size = max(1, min(int(batch_size), size))
     steps_per_epoch = math.ceil(size / batch_size)
@@ -274,7 +286,7 @@ def train_classifier(
         losses = []
         for start in range(0, size, batch_size):
             indices = order[start : start + batch_size]
-            batch = distribute_batch(strategy, (images[indices], labels[indices]))
+            batch = distribute_batch(strategy, (images[indices], targets[indices]))
             step_seed = tf.constant([seed, global_step], tf.int64)
             loss, correct = step(*batch, step_seed, tf.constant(len(indices)))
             losses.append(float(loss))
