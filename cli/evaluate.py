@@ -127,12 +127,20 @@ def results_table(report):
     )
     if report.settings.get("labels") == "soft":
         title += f", soft labels (T = {report.settings.get('temperature'):g})"
-    table = Table(title=title)
     columns = ["Model", "Accuracy (%)"]
     baselines = {b.model: b for b in report.baselines or ()}
+    # With baselines the table must still fit 80 columns: the epochs go to the
+    # title and HLR only gets a column when some model has a full-data figure.
+    show_hlr = any(b.hlr is not None for b in baselines.values())
     if baselines:
-        columns += ["Random coreset (%)", "IOR (pts)", "HLR (pts)"]
-    columns += ["Runs", "Epochs", "Seconds"]
+        columns += ["Random coreset (%)", "IOR (pts)"]
+        columns += ["HLR (pts)"] if show_hlr else []
+        columns += ["Runs", "Seconds"]
+        epochs = sorted({result.epochs for result in report.results})
+        title += ", " + "/".join(map(str, epochs)) + " epochs"
+    else:
+        columns += ["Runs", "Epochs", "Seconds"]
+    table = Table(title=title)
     for name in columns:
         table.add_column(name, justify="left" if name == "Model" else "right")
     captions = []
@@ -154,10 +162,11 @@ def results_table(report):
             row += [
                 percent(coreset.accuracy_mean, coreset.accuracy_std),
                 percent(baseline.ior_mean, baseline.ior_std),
-                hlr,
             ]
+            row += [hlr] if show_hlr else []
             seconds += coreset.seconds
-        row += [str(len(result.runs)), str(result.epochs), f"{seconds:.1f}"]
+        epochs = [] if baselines else [str(result.epochs)]
+        row += [str(len(result.runs)), *epochs, f"{seconds:.1f}"]
         table.add_row(*row)
     if baselines:
         captions.insert(

@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import pytest
@@ -209,6 +210,11 @@ def test_baselines_without_a_full_figure_note_the_missing_hlr(tmp_path, digits_s
     assert baseline["hlr"] is None and baseline["hlr_mean"] is None
     assert "no full-data accuracy for 'digits'" in baseline["note"]
     assert "HLR left out" in result.output
+    assert "HLR (pts)" not in result.output  # no column of dashes
+    assert "IOR (pts)" in result.output
+    # At 80 columns no cell wraps: the model's row holds all three mean ± std.
+    (row,) = [line for line in result.output.splitlines() if "convnet3 " in line]
+    assert len(re.findall(r"-?\d+\.\d\d ± \d+\.\d\d", row)) == 3
 
 
 @pytest.mark.parametrize(
