@@ -16,14 +16,28 @@ from udd_keras.choices import (
 )
 from udd_keras.distillation.config import (
     CFC_SCALES,
+    CIFAR_NET_IMAGES,
+    DIGIT_LIKE_LR_IMG,
     IMAGE_OPTIMIZERS,
+    INITIALIZATIONS,
+    LR_SCALINGS,
+    METHOD_DEFAULTS,
     METHODS,
+    OTHER_LR_IMG,
+    OTHER_NET_IMAGES,
     PRECISIONS,
     SCORE_NORMALIZATIONS,
+    DistillConfig,
 )
 from udd_keras.distillation.presets import PRESETS
 from udd_keras.regions.boxes import NUM_REGIONS_ALLOWED
 from udd_keras.regions.formations import DECODES, FORMATIONS
+
+
+def _default(field):
+    """`"[default: VALUE]"` of a `DistillConfig` field, from the dataclass."""
+    return f"[default: {DistillConfig.__dataclass_fields__[field].default}]"
+
 
 # Options whose default (None) means "the method's / paper's default".
 _SETTINGS = {
@@ -109,7 +123,7 @@ _SETTINGS = {
     "--regions",
     type=click.Choice([str(n) for n in NUM_REGIONS_ALLOWED]),
     callback=lambda ctx, param, value: None if value is None else int(value),
-    help="Candidate corner windows N per mined area. [default: 12]",
+    help=f"Candidate corner windows N per mined area. {_default('num_regions')}",
 )
 @click.option(
     "--select",
@@ -120,7 +134,7 @@ _SETTINGS = {
 @click.option(
     "--factor",
     type=click.IntRange(1),
-    help="IDC's tiles per side. [default: 2]",
+    help=f"IDC's tiles per side. {_default('factor')}",
 )
 @click.option(
     "--crop-gradient",
@@ -136,24 +150,27 @@ _SETTINGS = {
     "(removes the bias toward large windows). [default: the method's]",
 )
 @click.option(
-    "--jitters", type=click.IntRange(1), help="Jittered copies M. [default: 8]"
+    "--jitters",
+    type=click.IntRange(1),
+    help=f"Jittered copies M. {_default('jitters')}",
 )
 @click.option(
     "--jitter-fn",
     type=click.Choice(JITTER_FUNCTIONS),
-    help="Jitter function. [default: gaussian]",
+    help=f"Jitter function. {_default('jitter_function')}",
 )
 @click.option(
     "--jitter-amount",
     type=float,
-    help="Jitter strength (normalised units). [default: 1.0]",
+    help=f"Jitter strength (normalised units). {_default('jitter_amount')}",
 )
 @click.option(
     "--cfc-weight",
     type=float,
     help="CFC weight; with --cfc-scale gradient, CFC's pixel gradient as a "
-    "multiple of the matching gradient's norm. [default: 0.1 for udd, 0 "
-    "otherwise]",
+    "multiple of the matching gradient's norm. [default: "
+    + ", ".join(f"{d['cfc_weight']:g} for {m}" for m, d in METHOD_DEFAULTS.items())
+    + "]",
 )
 @click.option(
     "--cfc-scale",
@@ -162,8 +179,10 @@ _SETTINGS = {
     "gradient is w times the matching gradient's norm, whatever the metric. "
     "[default: the method's]",
 )
-@click.option("--tau", type=float, help="CFC temperature. [default: 0.7]")
-@click.option("--alpha", type=float, help="CFC moving-average weight. [default: 0.5]")
+@click.option("--tau", type=float, help=f"CFC temperature. {_default('tau')}")
+@click.option(
+    "--alpha", type=float, help=f"CFC moving-average weight. {_default('alpha')}"
+)
 @click.option(
     "--metric",
     type=click.Choice(METRICS),
@@ -172,71 +191,84 @@ _SETTINGS = {
 @click.option(
     "--match",
     type=click.Choice(MATCHED_PARAMETERS),
-    help="Matched parameters. [default: conv]",
+    help="Matched parameters. [default: "
+    + ", ".join(f"{d['matched']} for {m}" for m, d in METHOD_DEFAULTS.items())
+    + "]",
 )
 @click.option(
-    "--iterations", type=click.IntRange(1), help="Outer iterations. [default: 2000]"
+    "--iterations",
+    type=click.IntRange(1),
+    help=f"Outer iterations. {_default('iterations')}",
 )
 @click.option(
     "--inner-steps",
     type=click.IntRange(1),
-    help="Image updates per outer iteration. [default: 100]",
+    help=f"Image updates per outer iteration. {_default('inner_steps')}",
 )
 @click.option(
     "--lr-img",
     type=float,
     help="Image learning rate, [0, 1]-pixel units, at IPC 10 and 32x32 px. "
-    "[default: 1e-4 digit-like sets, 5e-3 otherwise]",
+    f"[default: {DIGIT_LIKE_LR_IMG:g} digit-like sets, {OTHER_LR_IMG:g} otherwise]",
 )
 @click.option(
     "--lr-scaling",
-    type=click.Choice(["idc", "none"]),
-    help="Scale --lr-img by ipc/10 x image area/32^2 (IDC) or not. [default: idc]",
+    type=click.Choice(LR_SCALINGS),
+    help="Scale --lr-img by ipc/10 x image area/32^2 (IDC) or not. "
+    + _default("lr_scaling"),
 )
-@click.option("--width", type=click.IntRange(1), help="ConvNet width. [default: 128]")
-@click.option("--depth", type=click.IntRange(1), help="ConvNet depth. [default: 3]")
 @click.option(
-    "--init", type=click.Choice(["real", "mosaic", "noise"]), help="Initial images."
+    "--width", type=click.IntRange(1), help=f"ConvNet width. {_default('width')}"
+)
+@click.option(
+    "--depth", type=click.IntRange(1), help=f"ConvNet depth. {_default('depth')}"
+)
+@click.option(
+    "--init",
+    type=click.Choice(INITIALIZATIONS),
+    help="Initial images. [default: mosaic for tiled formations, real otherwise]",
 )
 @click.option(
     "--init-selection",
     type=click.Choice(SELECTIONS),
     help="Which real images --init starts from: random, or the ones nearest "
-    "k-means centres of their class. [default: random]",
+    "k-means centres of their class. " + _default("init_selection"),
 )
 @click.option(
     "--image-optimizer",
     type=click.Choice(IMAGE_OPTIMIZERS),
     help="Optimizer of the synthetic images; with adam, --lr-img is the step "
-    "of a [0, 1] pixel. [default: sgd]",
+    "of a [0, 1] pixel. " + _default("image_optimizer"),
 )
 @click.option(
     "--precision",
     type=click.Choice(PRECISIONS),
     help="Arithmetic of the distillation network: float32 (exact), or "
-    "mixed_bfloat16 (bfloat16 convolutions; 1.4x faster inner steps measured "
-    "on a CPU with AVX512_BF16; results differ by rounding). [default: float32]",
+    "mixed_bfloat16 (bfloat16 convolutions: faster only where the hardware runs "
+    "bfloat16 natively, e.g. a GPU or a CPU with AVX512_BF16 or AMX, and slower "
+    "elsewhere; results differ by rounding). " + _default("precision"),
 )
 @click.option(
     "--real-batch",
     type=click.IntRange(1),
-    help="Real images per class per step. [default: 64]",
+    help=f"Real images per class per step. {_default('real_batch')}",
 )
 @click.option(
     "--net-images",
     type=click.IntRange(1),
-    help="Real images per network update. [default: 500]",
+    help=f"Real images per network update. [default: {CIFAR_NET_IMAGES} for "
+    f"CIFAR, {OTHER_NET_IMAGES} otherwise]",
 )
-@click.option("--seed", type=int, help="Random seed. [default: 0]")
+@click.option("--seed", type=int, help=f"Random seed. {_default('seed')}")
 @click.option(
     "--checkpoint-every",
     type=click.IntRange(1),
-    help="Inner steps between checkpoints. [default: 50]",
+    help=f"Inner steps between checkpoints. {_default('checkpoint_every')}",
 )
 @click.option(
     "--log-every",
     type=click.IntRange(1),
-    help="Inner steps between metric lines. [default: 10]",
+    help=f"Inner steps between metric lines. {_default('log_every')}",
 )
 @click.option(
     "--resume", is_flag=True, help="Continue the run in --out from its last checkpoint."

@@ -196,3 +196,38 @@ def test_regions_must_be_four_eight_or_twelve(tmp_path):
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2
     assert "'6' is not one of '4', '8', '12'" in result.output
+
+
+def test_help_defaults_come_from_the_library():
+    from udd_keras.distillation.config import (
+        CIFAR_NET_IMAGES,
+        OTHER_NET_IMAGES,
+        DistillConfig,
+    )
+
+    result = CliRunner().invoke(cli, ["distill", "--help"], terminal_width=400)
+    assert result.exit_code == 0
+    # Each option's block: its line and the help lines indented under it.
+    lines = {}
+    for line in result.output.splitlines():
+        if line.startswith("  --"):
+            option = line.split()[0]
+            lines[option] = line
+        elif lines and line.startswith("    "):
+            lines[option] += " " + line.strip()
+    fields = DistillConfig.__dataclass_fields__
+    for option, field in [
+        ("--iterations", "iterations"),
+        ("--inner-steps", "inner_steps"),
+        ("--jitters", "jitters"),
+        ("--tau", "tau"),
+        ("--width", "width"),
+        ("--real-batch", "real_batch"),
+        ("--checkpoint-every", "checkpoint_every"),
+    ]:
+        assert f"[default: {fields[field].default}]" in lines[option], option
+    assert (
+        f"{CIFAR_NET_IMAGES} for CIFAR, {OTHER_NET_IMAGES} otherwise"
+        in (lines["--net-images"])
+    )
+    assert "1.4x" not in result.output  # no speed-up promised for one machine

@@ -66,8 +66,13 @@ PRECISIONS = ("float32", "mixed_bfloat16")
 SCORE_NORMALIZATIONS = ("none", "size")
 CFC_SCALES = ("loss", "gradient")
 GRAYSCALE_DIGIT_SETS = ("mnist", "fashion_mnist", "digits")
+# Defaults that depend on the dataset: the image learning rate (digit-like sets,
+# others) and the real images per network update (CIFAR, others).
+DIGIT_LIKE_LR_IMG, OTHER_LR_IMG = 1e-4, 5e-3
+CIFAR_NET_IMAGES, OTHER_NET_IMAGES = 2000, 500
 
-_METHOD_DEFAULTS = {
+# Settings whose default depends on the method (None in the dataclass).
+METHOD_DEFAULTS = {
     "udd": dict(
         crop_gradient="area",
         score_normalization="size",
@@ -258,12 +263,14 @@ class DistillConfig:
             A new, fully specified `DistillConfig`.
         """
         _check_choice("method", self.method, METHODS)
-        filled = dict(_METHOD_DEFAULTS[self.method])
+        filled = dict(METHOD_DEFAULTS[self.method])
         name = str(self.dataset).lower()
         digit_like = name in GRAYSCALE_DIGIT_SETS
         filled["metric"] = "l1" if digit_like else "mse"
-        filled["net_images"] = 2000 if name.startswith("cifar") else 500
-        filled["lr_img"] = 1e-4 if digit_like else 5e-3
+        filled["net_images"] = (
+            CIFAR_NET_IMAGES if name.startswith("cifar") else OTHER_NET_IMAGES
+        )
+        filled["lr_img"] = DIGIT_LIKE_LR_IMG if digit_like else OTHER_LR_IMG
         filled["net_augmentation"] = "color_crop"
         values = dataclasses.asdict(self)
         values["formation"] = _resolve_formation(values, filled["formation"])
