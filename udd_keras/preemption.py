@@ -197,6 +197,7 @@ class PreemptionCoordinator:
         self._watch = None
         # While the workers agree where to stop: when to give up waiting.
         self._deadline = None
+        self._noticed_by = None  # which worker posted the notice, read at save
         # The acknowledgements come from threads within milliseconds: give up
         # when a lost worker would be noticed, half the worker timeout.
         self._handshake_timeout = heartbeat_timeout() or DEFAULT_WORKER_TIMEOUT / 2
@@ -248,8 +249,13 @@ class PreemptionCoordinator:
 
     def _save(self):
         self._deadline = None  # Agreed: every worker is here; saving may be slow.
-        if self._watch is not None and self._watch.save is not None:
-            self._watch.save()
+        watch = self._watch
+        if watch is not None and not watch.stop_flag.is_set:
+            # Read while every worker is here: the coordination service lives on
+            # the chief, and a chief that got the notice may exit once it saved.
+            self._noticed_by = self._noticed_worker()
+        if watch is not None and watch.save is not None:
+            watch.save()
 
     def _watch_handshake(self):
         while True:
@@ -303,7 +309,8 @@ class PreemptionCoordinator:
             notice = f"{flag.signal_name} to this worker"
             number = flag.signal_number
         else:
-            notice = f"a termination notice to {self._noticed_worker()}"
+            noticed_by = self._noticed_by or self._noticed_worker()
+            notice = f"a termination notice to {noticed_by}"
             number = signal.SIGTERM
         raise watch.stopped(notice, number)
 
