@@ -14,23 +14,8 @@ FAST = ["--epochs", "1", "--repeats", "2", "--width", "4", "--eval-every", "1"]
 
 
 @pytest.fixture(scope="module")
-def digits_set(tmp_path_factory):
-    digits = load_dataset("digits")
-    indices = np.concatenate(
-        [np.flatnonzero(digits.y_train == c)[:1] for c in range(10)]
-    )
-    meta = SyntheticSetMetadata(
-        dataset="digits",
-        image_shape=digits.image_shape,
-        num_classes=10,
-        class_names=digits.class_names,
-        ipc=1,
-        method="random",
-        normalization=digits.normalization.to_dict(),
-    )
-    path = tmp_path_factory.mktemp("set") / "set.tfrecord"
-    write_synthetic_set(path, digits.x_train[indices], digits.y_train[indices], meta)
-    return path
+def digits_set(tmp_path_factory, write_digits_set):
+    return write_digits_set(tmp_path_factory.mktemp("set") / "set.tfrecord")
 
 
 def test_evaluate_writes_json_png_and_prints_the_table(tmp_path, digits_set):

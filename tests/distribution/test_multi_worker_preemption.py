@@ -404,29 +404,10 @@ def test_a_worker_that_cannot_acknowledge_the_stop_step_ends_both(
 
 
 @pytest.fixture(scope="module")
-def evaluation_set(tmp_path_factory):
+def evaluation_set(tmp_path_factory, write_digits_set):
     """Ten real digits, one per class, each with one region."""
-    from udd_keras.data import load_dataset
-    from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
-
-    digits = load_dataset("digits")
-    index = np.concatenate(
-        [np.flatnonzero(digits.y_train == label)[:1] for label in range(10)]
-    )
-    metadata = SyntheticSetMetadata(
-        dataset="digits",
-        image_shape=digits.image_shape,
-        num_classes=digits.num_classes,
-        class_names=digits.class_names,
-        ipc=1,
-        method="random",
-        normalization=digits.normalization.to_dict(),
-    )
-    boxes = np.tile(np.array([[[0, 0, 8, 8]]], np.int32), (10, 1, 1))
     path = tmp_path_factory.mktemp("evaluation-set") / "digits.tfrecord"
-    return write_synthetic_set(
-        path, digits.x_train[index], digits.y_train[index], metadata, boxes=boxes
-    )
+    return write_digits_set(path, box=[0, 0, 8, 8])
 
 
 def _accuracies(report_path):

@@ -5,34 +5,16 @@ import json
 import numpy as np
 import pytest
 
-from udd_keras.data import load_dataset
 from udd_keras.errors import UddError
 from udd_keras.evaluation import EvalRun, evaluate
 from udd_keras.evaluation.finished_runs import FORMAT, FinishedRuns, fingerprint
-from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
 
 TINY = dict(epochs=2, repeats=3, width=8, eval_every=1, batch_size=16)
 
 
 @pytest.fixture(scope="module")
-def digits_set(tmp_path_factory):
-    digits = load_dataset("digits")
-    index = np.concatenate(
-        [np.flatnonzero(digits.y_train == label)[:1] for label in range(10)]
-    )
-    metadata = SyntheticSetMetadata(
-        dataset="digits",
-        image_shape=digits.image_shape,
-        num_classes=10,
-        class_names=digits.class_names,
-        ipc=1,
-        method="random",
-        normalization=digits.normalization.to_dict(),
-    )
-    path = tmp_path_factory.mktemp("set") / "digits.tfrecord"
-    return write_synthetic_set(
-        path, digits.x_train[index], digits.y_train[index], metadata
-    )
+def digits_set(tmp_path_factory, write_digits_set):
+    return write_digits_set(tmp_path_factory.mktemp("set") / "digits.tfrecord")
 
 
 class _Stop(Exception):
