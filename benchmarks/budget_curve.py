@@ -420,6 +420,7 @@ def evaluate_points(points, dataset, args):
     States saved at the same step are evaluated once.
     """
     from udd_keras.evaluation.protocol import evaluate_arrays, load_evaluation_set
+    from udd_keras.training import TrainingRecipe
 
     done = {}
     for index, point in enumerate(points):
@@ -437,10 +438,9 @@ def evaluate_points(points, dataset, args):
                 x,
                 y,
                 dataset,
-                epochs=args.epochs,
+                TrainingRecipe(epochs=args.epochs, width=args.eval_width),
                 repeats=args.repeats,
                 eval_every=args.epochs,
-                width=args.eval_width,
                 seed=EVAL_SEED_OFFSET + args.seed,
             )
             done[point["steps"]] = {

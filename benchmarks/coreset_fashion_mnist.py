@@ -106,8 +106,9 @@ def markdown(summary):
 def main(argv=None):
     args = parse_args(argv)
     from udd_keras.data import load_dataset
-    from udd_keras.evaluation import dsa_strategy_for, evaluate
+    from udd_keras.evaluation import evaluate
     from udd_keras.evaluation.report import write_json_atomic
+    from udd_keras.training import TrainingRecipe, dsa_strategy_for
 
     dataset = load_dataset("fashion_mnist", data_dir=args.data_dir)
     eval_every = args.eval_every or args.epochs
@@ -133,7 +134,7 @@ def main(argv=None):
             start = time.perf_counter()
             report = evaluate(
                 path,
-                epochs=args.epochs,
+                TrainingRecipe(epochs=args.epochs),
                 repeats=args.repeats,
                 seed=args.seed,
                 eval_every=eval_every,

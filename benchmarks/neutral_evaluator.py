@@ -117,13 +117,17 @@ def main(argv=None):
 
     from udd_keras.data import load_dataset
     from udd_keras.distillation import distill
-    from udd_keras.evaluation import evaluate, top1_accuracy
-    from udd_keras.evaluation.training import make_classify_fn
+    from udd_keras.evaluation import EvaluationOptions, evaluate
     from udd_keras.importing import import_set
     from udd_keras.tfrecords import read_synthetic_set
+    from udd_keras.training import TrainingRecipe, make_classify_fn, top1_accuracy
 
     dataset = load_dataset(args.dataset)
-    protocol = dict(epochs=args.epochs, repeats=args.repeats, baselines=True)
+    protocol = dict(
+        recipe=TrainingRecipe(epochs=args.epochs),
+        repeats=args.repeats,
+        options=EvaluationOptions(baselines=True),
+    )
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         work = pathlib.Path(workdir)
@@ -170,9 +174,10 @@ def main(argv=None):
             )
         )
         for temperature in (1.0, 4.0):
-            report = evaluate(
-                relabelled, soft_labels=True, temperature=temperature, **protocol
+            soft = EvaluationOptions(
+                soft_labels=True, temperature=temperature, baselines=True
             )
+            report = evaluate(relabelled, **{**protocol, "options": soft})
             rows.append(
                 row(
                     f"teacher soft labels, `--soft-labels --temperature "
@@ -207,17 +212,18 @@ def teacher_probabilities_and_model(dataset, images, epochs, seed):
     """(softmax outputs on `images`, the trained teacher)."""
     import tensorflow as tf
 
-    from udd_keras.evaluation import build_classifier, train_classifier
+    from udd_keras.training import TrainingRecipe, build_classifier, train_classifier
 
+    recipe = TrainingRecipe(epochs=epochs)
     model = build_classifier(
-        "convnet3", dataset.image_shape, dataset.num_classes, seed=seed
+        recipe, dataset.image_shape, dataset.num_classes, seed=seed
     )
     train_classifier(
         model,
         dataset.x_train,
         dataset.y_train,
         dataset.num_classes,
-        epochs=epochs,
+        recipe,
         seed=seed,
     )
     logits = model(tf.constant(np.asarray(images), tf.float32), training=False)

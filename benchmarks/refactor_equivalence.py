@@ -31,7 +31,15 @@ from _environment import environment, versions_text, write_results  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 ARRAY_TOLERANCE = 1e-5
-SHORT = {"iterations": 2, "inner_steps": 3, "width": 16, "net_images": 50}
+# float32: the default before `precision="auto"` (which picks bfloat16 on a
+# CPU with native bfloat16), so that the fingerprints do not depend on the CPU.
+SHORT = {
+    "iterations": 2,
+    "inner_steps": 3,
+    "width": 16,
+    "net_images": 50,
+    "precision": "float32",
+}
 DISTILLS = {
     "digits-udd-sgd": ("digits", {"method": "udd"}),
     "digits-udd-adam": ("digits", {"method": "udd", "image_optimizer": "adam"}),
@@ -46,11 +54,12 @@ DISTILLS = {
 
 def fingerprints():
     """Runs every short job; returns `{name: array}`."""
-    from udd_keras.coreset import select_coreset
+    from udd_keras.coreset import coreset_recipe, select_coreset
     from udd_keras.data import load_dataset
     from udd_keras.distillation import distill
     from udd_keras.evaluation.protocol import evaluate_arrays
     from udd_keras.metrics.network import train_measuring_network
+    from udd_keras.training import TrainingRecipe
 
     out = {}
     datasets = {}
@@ -64,16 +73,18 @@ def fingerprints():
     digits = datasets["digits"]
     images = out["digits-udd-sgd/images"]
     labels = np.arange(digits.num_classes)
-    (result,) = evaluate_arrays(images, labels, digits, epochs=5, repeats=2, width=16)
+    recipe = TrainingRecipe(epochs=5, width=16)
+    (result,) = evaluate_arrays(images, labels, digits, recipe, repeats=2)
     out["evaluate/accuracies"] = 100 * np.asarray(result.accuracies, np.float64)
     print("evaluation done", flush=True)
     for method in ("herding", "forgetting"):
+        coreset = coreset_recipe(method).replace(epochs=2, width=16)
         out[f"coreset-{method}/indices"] = select_coreset(
-            digits, ipc=2, method=method, seed=0, epochs=2, width=16
+            digits, ipc=2, method=method, seed=0, recipe=coreset
         )
         print(f"coreset {method} done", flush=True)
     network = train_measuring_network(
-        images, labels, digits.num_classes, "digits", epochs=5, width=16, seed=0
+        images, labels, digits.num_classes, "digits", recipe, seed=0
     )
     out["mue-network/logits"] = np.asarray(network.model(digits.x_test[:64]))
     return out

@@ -48,8 +48,14 @@ from budget_curve import (  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 # Settings shared by every variant unless --set says otherwise: the short-budget
-# recipe the earlier comparisons used (quality-*-adam-kmeans.md).
-SHARED = {"image_optimizer": "adam", "lr_img": 0.01, "init_selection": "kmeans"}
+# recipe the earlier comparisons used (quality-*-adam-kmeans.md), in float32
+# (the precision every earlier row ran in; `auto` would choose per machine).
+SHARED = {
+    "image_optimizer": "adam",
+    "lr_img": 0.01,
+    "init_selection": "kmeans",
+    "precision": "float32",
+}
 RANDOM_CORESET = "random-coreset"
 
 
@@ -200,6 +206,7 @@ def evaluate_decode(result, decode, dataset, args, seed, path):
     """Exports `result` under `decode` and evaluates it; accuracies in percent."""
     from udd_keras.distillation import export
     from udd_keras.evaluation.protocol import evaluate_arrays, load_evaluation_set
+    from udd_keras.training import TrainingRecipe
 
     config = dataclasses.replace(result.config, decode=decode)
     export(dataclasses.replace(result, config=config), dataset, path)
@@ -209,7 +216,7 @@ def evaluate_decode(result, decode, dataset, args, seed, path):
         x,
         y,
         dataset,
-        epochs=args.epochs,
+        TrainingRecipe(epochs=args.epochs),
         repeats=args.repeats,
         eval_every=args.epochs,
         seed=EVAL_SEED_OFFSET + seed,
@@ -221,6 +228,7 @@ def evaluate_random_coreset(args, dataset, seed):
     """The random coreset drawn with `seed`, evaluated like the variants."""
     from udd_keras.coreset import select_coreset
     from udd_keras.evaluation.protocol import evaluate_arrays
+    from udd_keras.training import TrainingRecipe
 
     indices = select_coreset(dataset, args.ipc, method="random", seed=seed)
     start = time.perf_counter()
@@ -228,7 +236,7 @@ def evaluate_random_coreset(args, dataset, seed):
         dataset.x_train[indices],
         dataset.y_train[indices],
         dataset,
-        epochs=args.epochs,
+        TrainingRecipe(epochs=args.epochs),
         repeats=args.repeats,
         eval_every=args.epochs,
         seed=EVAL_SEED_OFFSET + seed,

@@ -4,6 +4,8 @@ import pathlib
 
 import click
 
+from udd_keras.training.recipe import DEFAULTS
+
 METHOD_CHOICES = ("random", "herding", "forgetting")
 
 
@@ -34,7 +36,7 @@ METHOD_CHOICES = ("random", "herding", "forgetting")
 @click.option(
     "--width",
     type=int,
-    default=128,
+    default=DEFAULTS["width"],
     show_default=True,
     help="Width of the herding/forgetting ConvNet.",
 )
@@ -43,18 +45,19 @@ def coreset(dataset, ipc, method, out_dir, seed, epochs, width, data_dir):
     """Select IPC real training images per class of DATASET (random, herding or
     forgetting) and write OUT/coreset.tfrecord and OUT/coreset.png.
     """
-    from udd_keras.coreset import select_coreset
+    from udd_keras.coreset import coreset_recipe, select_coreset
     from udd_keras.data import load_dataset
     from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
     from udd_keras.visualization import save_image_grid
 
     data = load_dataset(dataset, data_dir=data_dir)
-    options = {}
+    recipe, options = None, {}
     if method != "random":
-        options["width"] = width
+        recipe = coreset_recipe(method).replace(width=width)
         if epochs is not None:
-            options["epochs"] = epochs
-    indices = select_coreset(data, ipc, method, seed, **options)
+            recipe = recipe.replace(epochs=epochs)
+        options = {"width": recipe.width, "epochs": recipe.epochs}
+    indices = select_coreset(data, ipc, method, seed, recipe)
     images, labels = data.x_train[indices], data.y_train[indices]
     metadata = SyntheticSetMetadata(
         dataset=data.name,

@@ -4,9 +4,8 @@ import pathlib
 
 import click
 
-from udd_keras.choices import DEFAULT_WORKER_TIMEOUT, MIN_WORKER_TIMEOUT
-
-DEFAULT_MODEL = "convnet3"
+from udd_keras.cli.options import strategy_options
+from udd_keras.training.recipe import DEFAULTS
 
 
 def default_png_path(json_path, source, full):
@@ -75,15 +74,44 @@ def scalar_metadata():
     return metadata.SerializeToString()
 
 
+class ProgressCallback:
+    """Evaluation callback: one rich bar over every epoch of every run.
+
+    Started at the first run, so that input errors print no empty bar.
+    """
+
+    def __init__(self, progress, runs, epochs, repeats):
+        self.progress = progress
+        self.repeats = repeats
+        self.task = progress.add_task("", total=runs * epochs, rate="")
+
+    def on_run_start(self, model, repeat, seed):
+        self.progress.start()
+        description = f"{model} {repeat + 1}/{self.repeats}"
+        self.progress.update(self.task, description=description)
+
+    def on_step(self, step, total, logs):
+        self.progress.advance(self.task)
+        speed = self.progress.tasks[0].speed
+        self.progress.update(self.task, rate=f"{speed:.2f} ep/s" if speed else "")
+
+    def close(self):
+        # Stopping a bar that never started prints an empty line before the
+        # error message.
+        if self.progress.live.is_started:
+            self.progress.stop()
+
+
 class TensorBoardLogger:
-    """Writes train loss and test accuracy per epoch under `logdir/model/repeat-k`."""
+    """Evaluation callback: train loss and test accuracy per epoch, as
+    TensorBoard scalars under `logdir/model/repeat-k`."""
 
     def __init__(self, logdir):
         self.logdir = pathlib.Path(logdir)
         self.writer = None
         self.metadata = scalar_metadata()
 
-    def start_run(self, model, repeat):
+    def on_run_start(self, model, repeat, seed):
         import tensorflow as tf
 
         self.close()
@@ -91,7 +119,7 @@ class TensorBoardLogger:
             str(self.logdir / model / f"repeat-{repeat}")
         )
 
-    def log_epoch(self, epoch, logs):
+    def on_step(self, epoch, total, logs):
         import tensorflow as tf
 
         scalars = {"train/loss": logs["loss"], "train/learning_rate": logs["lr"]}
@@ -184,20 +212,27 @@ def results_table(report):
     "--model",
     "models",
     multiple=True,
-    help=f"Model to train; repeat the flag for several.  [default: {DEFAULT_MODEL}]",
+    help="Model to train; repeat the flag for several.  "
+    f"[default: {DEFAULTS['model']}]",
 )
-@click.option("--epochs", type=int, default=300, show_default=True)
+@click.option("--epochs", type=int, default=DEFAULTS["epochs"], show_default=True)
 @click.option("--repeats", type=int, default=5, show_default=True)
-@click.option("--lr", type=float, default=0.01, show_default=True)
-@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--lr", type=float, default=DEFAULTS["lr"], show_default=True)
+@click.option(
+    "--batch-size", type=int, default=DEFAULTS["batch_size"], show_default=True
+)
 @click.option(
     "--augment/--no-augment",
-    default=True,
+    default=DEFAULTS["augment"],
     show_default=True,
     help="Differentiable augmentation (the dataset's DSA strategy).",
 )
 @click.option(
-    "--cutmix", type=float, default=0.5, show_default=True, help="CutMix probability."
+    "--cutmix",
+    type=float,
+    default=DEFAULTS["cutmix_probability"],
+    show_default=True,
+    help="CutMix probability.",
 )
 @click.option(
     "--eval-every",
@@ -206,7 +241,11 @@ def results_table(report):
     help="Epochs between test-accuracy points.  [default: epochs // 10]",
 )
 @click.option(
-    "--width", type=int, default=128, show_default=True, help="ConvNet width."
+    "--width",
+    type=int,
+    default=DEFAULTS["width"],
+    show_default=True,
+    help="ConvNet width.",
 )
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Seed of the first repeat."
@@ -255,25 +294,7 @@ def results_table(report):
     default=None,
     help="Write TensorBoard scalars here.",
 )
-@click.option(
-    "--strategy",
-    "strategy_name",
-    type=click.Choice(["auto", "one", "mirrored", "multi-worker"]),
-    default="auto",
-    show_default=True,
-    help="tf.distribute strategy; auto: mirrored with several GPUs, else one "
-    "device. multi-worker reads TF_CONFIG.",
-)
-@click.option(
-    "--worker-timeout",
-    type=click.FloatRange(min=MIN_WORKER_TIMEOUT),
-    default=DEFAULT_WORKER_TIMEOUT,
-    show_default=True,
-    metavar="SECONDS",
-    help="multi-worker: a worker silent this long is taken as lost and the "
-    "others stop within about this time (exit status 69; SIGTERM to any "
-    "worker stops all: 75). Finished runs are kept; a rerun does the rest.",
-)
+@strategy_options("Finished runs are kept; a rerun does the rest.")
 def evaluate(
     source,
     models,
@@ -320,67 +341,46 @@ def evaluate(
     # First: multi-worker collectives must be set up before TensorFlow starts.
     strategy = make_strategy(strategy_name, worker_timeout=worker_timeout)
 
+    from udd_keras.evaluation import EvaluationOptions, evaluate_full
     from udd_keras.evaluation import evaluate as evaluate_set
-    from udd_keras.evaluation import evaluate_full
+    from udd_keras.training import TrainingRecipe
     from udd_keras.visualization import save_curves
 
-    models = models or (DEFAULT_MODEL,)
-    console = Console(stderr=True)
-    logger = TensorBoardLogger(logdir) if logdir else None
-    # Started at the first run, so that input errors print no empty bar.
-    progress = make_progress(console)
-    runs_per_model = repeats * (2 if baselines else 1)
-    task = progress.add_task("", total=len(models) * runs_per_model * epochs, rate="")
-
-    def on_run_start(model, repeat, run_seed):
-        progress.start()
-        progress.update(task, description=f"{model} {repeat + 1}/{repeats}")
-        if logger is not None:
-            logger.start_run(model, repeat)
-
-    def on_epoch_end(model, repeat, epoch, logs):
-        progress.advance(task)
-        speed = progress.tasks[0].speed
-        progress.update(task, rate=f"{speed:.2f} ep/s" if speed else "")
-        if logger is not None:
-            logger.log_epoch(epoch, logs)
-
-    options = {}
-    if not full:
-        options = dict(
+    recipe = TrainingRecipe(
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        augment=augment,
+        cutmix_probability=cutmix,
+        width=width,
+    )
+    models = models or (recipe.model,)
+    total_runs = len(models) * repeats * (2 if baselines else 1)
+    progress = make_progress(Console(stderr=True))
+    callbacks = [ProgressCallback(progress, total_runs, epochs, repeats)]
+    if logdir:
+        callbacks.append(TensorBoardLogger(logdir))
+    progress_path = default_progress_path(json_path, source, full)
+    runs = dict(
+        models=models,
+        repeats=repeats,
+        seed=seed,
+        eval_every=eval_every,
+        data_dir=data_dir,
+        strategy=strategy,
+        callbacks=callbacks,
+    )
+    if full:
+        report = evaluate_full(source, recipe, progress_path=progress_path, **runs)
+    else:
+        options = EvaluationOptions(
             soft_labels=soft_labels,
             temperature=temperature,
             baselines=baselines,
             full_accuracy_percent=full_accuracy,
+            progress_path=progress_path,
         )
-    run = evaluate_full if full else evaluate_set
-    try:
-        report = run(
-            source,
-            models=models,
-            epochs=epochs,
-            repeats=repeats,
-            lr=lr,
-            batch_size=batch_size,
-            augment=augment,
-            cutmix_probability=cutmix,
-            eval_every=eval_every,
-            width=width,
-            seed=seed,
-            data_dir=data_dir,
-            strategy=strategy,
-            on_run_start=on_run_start,
-            on_epoch_end=on_epoch_end,
-            progress_path=default_progress_path(json_path, source, full),
-            **options,
-        )
-    finally:
-        # Stopping a bar that never started prints an empty line before the
-        # error message.
-        if progress.live.is_started:
-            progress.stop()
-        if logger is not None:
-            logger.close()
+        report = evaluate_set(source, recipe, options=options, **runs)
 
     Console().print(results_table(report))
     if not is_chief(strategy):

@@ -2,20 +2,31 @@
 
 import click
 
-from udd_keras.importing import IDC_DECODE_TYPES, IMPORT_FORMATS, LAYOUTS
+from udd_keras.cli.options import add_options
+from udd_keras.importing.arrays import LAYOUTS
+from udd_keras.importing.importer import IMPORT_FORMATS, ImportOptions
+from udd_keras.importing.pt_formats import IDC_DECODE_TYPES
 
 
-def parse_floats(value, name):
-    """`"0.49,0.48,0.45"` -> `[0.49, 0.48, 0.45]`; None stays None."""
-    if value is None:
-        return None
-    try:
-        return [float(part) for part in value.split(",") if part.strip()]
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not a comma-separated list of numbers",
-            param_hint=f"--{name}",
-        ) from None
+class FloatList(click.ParamType):
+    """`"0.49,0.48,0.45"` -> `[0.49, 0.48, 0.45]`."""
+
+    name = "FLOATS"
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value
+        try:
+            return [float(part) for part in value.split(",") if part.strip()]
+        except ValueError:
+            raise click.BadParameter(
+                f"{value!r} is not a comma-separated list of numbers",
+                ctx=ctx,
+                param_hint=f"--{param.name}",
+            ) from None
+
+
+_DEFAULTS = ImportOptions()
 
 
 @click.command("import")
@@ -32,56 +43,68 @@ def parse_floats(value, name):
     type=click.Path(dir_okay=False, path_type=str),
     help="The TFRecord to write.",
 )
-@click.option(
-    "--format",
-    "source_format",
-    type=click.Choice(IMPORT_FORMATS),
-    default="auto",
-    show_default=True,
-    help="npz, folder of class sub-folders, or the .pt files of DC/DSA/DM (dc), "
-    "IDC (idc) or MTT (mtt); auto tells them apart.",
-)
-@click.option(
-    "--layout",
-    type=click.Choice(LAYOUTS),
-    default="auto",
-    show_default=True,
-    help="Image axes; auto detects NHWC or NCHW from the dataset's shape.",
-)
-@click.option(
-    "--mean",
-    help="Per-channel mean the stored pixels were normalised with, e.g. "
-    "0.4914,0.4822,0.4465 (with --std).  [default: raw [0, 1] for npz and IDC, "
-    "the code base's constants for DC and MTT]",
-)
-@click.option("--std", help="Per-channel std, likewise.")
-@click.option(
-    "--factor",
-    type=int,
-    default=None,
-    help="IDC's multi-formation factor (tiles per side).  [default: from IDC's "
-    "folder name (_factor2), else 1]",
-)
-@click.option(
-    "--decode-type",
-    type=click.Choice(IDC_DECODE_TYPES),
-    default=None,
-    help="IDC's --decode_type: tiles only (single) or the image and the tiles "
-    "of every factor up to --factor (multi).  [default: single]",
-)
-@click.option(
-    "--experiment",
-    type=int,
-    default=-1,
-    show_default=True,
-    help="Which experiment of a DC/DSA/DM file; -1 is the last.",
-)
-@click.option(
-    "--labels",
-    "labels_path",
-    type=click.Path(dir_okay=False, path_type=str),
-    default=None,
-    help="MTT's labels .pt.  [default: labels_<it>.pt beside images_<it>.pt]",
+@add_options(
+    (
+        (
+            "--format",
+            "source_format",
+            click.Choice(IMPORT_FORMATS),
+            "npz, folder of class sub-folders, or the .pt files of DC/DSA/DM "
+            "(dc), IDC (idc) or MTT (mtt); auto tells them apart.  "
+            f"[default: {_DEFAULTS.source_format}]",
+        ),
+        (
+            "--layout",
+            "layout",
+            click.Choice(LAYOUTS),
+            "Image axes; auto detects NHWC or NCHW from the dataset's shape.  "
+            f"[default: {_DEFAULTS.layout}]",
+        ),
+        (
+            "--mean",
+            "mean",
+            FloatList(),
+            "Per-channel mean the stored pixels were normalised with, e.g. "
+            "0.4914,0.4822,0.4465 (with --std).  [default: raw [0, 1] for npz "
+            "and IDC, the code base's constants for DC and MTT]",
+        ),
+        ("--std", "std", FloatList(), "Per-channel std, likewise."),
+        (
+            "--factor",
+            "factor",
+            int,
+            "IDC's multi-formation factor (tiles per side).  [default: from "
+            "IDC's folder name (_factor2), else 1]",
+        ),
+        (
+            "--decode-type",
+            "decode_type",
+            click.Choice(IDC_DECODE_TYPES),
+            "IDC's --decode_type: tiles only (single) or the image and the "
+            "tiles of every factor up to --factor (multi).  [default: single]",
+        ),
+        (
+            "--experiment",
+            "experiment",
+            int,
+            "Which experiment of a DC/DSA/DM file; -1 is the last.  "
+            f"[default: {_DEFAULTS.experiment}]",
+        ),
+        (
+            "--labels",
+            "labels",
+            click.Path(dir_okay=False, path_type=str),
+            "MTT's labels .pt.  [default: labels_<it>.pt beside images_<it>.pt]",
+        ),
+        (
+            "--method",
+            "method",
+            str,
+            "Name stored as the set's method.  [default: dc, dsa, dm, idc, mtt "
+            "or imported, from the source]",
+        ),
+        ("--data-dir", "data_dir", click.Path(file_okay=False), None),
+    )
 )
 @click.option(
     "--zca/--no-zca",
@@ -94,30 +117,7 @@ def parse_floats(value, name):
     is_flag=True,
     help="Keep only the class ids of a set with soft labels.",
 )
-@click.option(
-    "--method",
-    default=None,
-    help="Name stored as the set's method.  [default: dc, dsa, dm, idc, mtt or "
-    "imported, from the source]",
-)
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None)
-def import_set(
-    source,
-    dataset,
-    out,
-    source_format,
-    layout,
-    mean,
-    std,
-    factor,
-    decode_type,
-    experiment,
-    labels_path,
-    zca,
-    hard_labels,
-    method,
-    data_dir,
-):
+def import_set(source, dataset, out, **options):
     """Import SOURCE, a set distilled by another code base, as a udd-keras
     TFRecord that `evaluate` and `mue` read: an .npz (images, labels, optional
     soft_labels), a folder of class sub-folders of images, or a .pt file saved
@@ -125,23 +125,8 @@ def import_set(
     """
     from udd_keras.importing import import_set as run_import
 
-    result = run_import(
-        source,
-        dataset,
-        out,
-        source_format=source_format,
-        layout=layout,
-        mean=parse_floats(mean, "mean"),
-        std=parse_floats(std, "std"),
-        factor=factor,
-        decode_type=decode_type,
-        experiment=experiment,
-        labels=labels_path,
-        zca=zca,
-        hard_labels=hard_labels,
-        method=method,
-        data_dir=data_dir,
-    )
+    given = {name: value for name, value in options.items() if value is not None}
+    result = run_import(source, dataset, out, ImportOptions(**given))
     meta = result.metadata
     imported = meta.extra["imported"]
     details = [result.source_format, imported["pixels"]]

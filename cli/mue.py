@@ -5,6 +5,7 @@ import pathlib
 import click
 
 from udd_keras.files import atomic_write_json
+from udd_keras.training.recipe import DEFAULTS
 
 # The stds of the Fig. 8 curve: from a near-spike to wider than the range.
 UE_CURVE_STDS = (0.005, 2.0, 40)
@@ -138,14 +139,14 @@ def write_figures(out_dir, results, intervals):
 @click.option(
     "--epochs",
     type=int,
-    default=300,
+    default=DEFAULTS["epochs"],
     show_default=True,
     help="Training epochs of the default network (the evaluation protocol).",
 )
 @click.option(
     "--width",
     type=int,
-    default=128,
+    default=DEFAULTS["width"],
     show_default=True,
     help="Width of the default ConvNet-3.",
 )
@@ -189,20 +190,21 @@ def mue(
     from rich.console import Console
 
     from udd_keras.metrics import DEFAULT_INTERVALS, measure_sets
+    from udd_keras.training import TrainingRecipe
 
     console = Console(stderr=True)
     layer = parse_layer(layer)
+    recipe = TrainingRecipe(epochs=epochs, width=width)
     with console.status("measuring") as status:
         results = measure_sets(
             list(sources),
             model_weights=model_weights,
             layer=layer,
-            epochs=epochs,
+            recipe=recipe,
             seed=seed,
             intervals=DEFAULT_INTERVALS,
             value_range=None if value_range == "joint" else value_range,
             data_dir=data_dir,
-            width=width,
             on_progress=status.update,
         )
     Console().print(mue_table(results))

@@ -33,7 +33,9 @@ def public_signatures(root=PACKAGE):
     """Yields `(place, parameter names)` for every public function and method."""
     for path in sorted(root.rglob("*.py")):
         relative = path.relative_to(root.parent)
-        if any(part.startswith("_") and part != "__init__.py" for part in relative.parts):
+        if any(
+            part.startswith("_") and part != "__init__.py" for part in relative.parts
+        ):
             continue
         tree = ast.parse(path.read_text())
         for node in tree.body:

@@ -18,23 +18,15 @@ import numpy as np
 import tensorflow as tf
 
 from udd_keras.errors import TFRecordFormatError, UddError
+from udd_keras.tfrecords import schema
 from udd_keras.tfrecords.framing import read_frame_header, scan_frames
 from udd_keras.tfrecords.schema import (
-    BOXES_KEY,
-    IMAGE_KEY,
-    LABEL_KEY,
-    MAGIC,
-    MAGIC_KEY,
-    MAX_HEADER_BYTES,
-    METADATA_KEY,
-    SCHEMA_VERSION,
-    SOFT_LABEL_KEY,
-    SOFT_LABELS_SINCE_VERSION,
-    VERSION_KEY,
     SyntheticSet,
     SyntheticSetMetadata,
+    inside_image,
     max_record_bytes,
     validate_metadata,
+    wrong_class_count,
 )
 
 DECODE_BATCH_SIZE = 64
@@ -91,26 +83,26 @@ def _single(feature_map, key, kind, path, index):
 
 def _parse_header(data, path):
     feature_map = _parse_example(data, path, 0)
-    if MAGIC_KEY not in feature_map:
+    if schema.MAGIC_KEY not in feature_map:
         raise TFRecordFormatError(
-            f"{path}: not a udd-keras synthetic set (record 0 has no '{MAGIC_KEY}' "
-            "feature)"
+            f"{path}: not a udd-keras synthetic set (record 0 has no "
+            f"'{schema.MAGIC_KEY}' feature)"
         )
-    magic = feature_map[MAGIC_KEY].bytes_list.value
-    if list(magic) != [MAGIC.encode()]:
+    magic = feature_map[schema.MAGIC_KEY].bytes_list.value
+    if list(magic) != [schema.MAGIC.encode()]:
         raise TFRecordFormatError(
             f"{path}: not a udd-keras synthetic set (magic {magic[:1]!r}, "
-            f"expected {MAGIC!r})"
+            f"expected {schema.MAGIC!r})"
         )
-    version = _single(feature_map, VERSION_KEY, "int64_list", path, 0)
-    if version > SCHEMA_VERSION:
+    version = _single(feature_map, schema.VERSION_KEY, "int64_list", path, 0)
+    if version > schema.SCHEMA_VERSION:
         raise TFRecordFormatError(
             f"{path}: written by a newer udd-keras (schema {version} > "
-            f"{SCHEMA_VERSION}); upgrade"
+            f"{schema.SCHEMA_VERSION}); upgrade"
         )
     if version < 1:
         raise TFRecordFormatError(f"{path}: invalid schema version {version}")
-    text = _single(feature_map, METADATA_KEY, "bytes_list", path, 0)
+    text = _single(feature_map, schema.METADATA_KEY, "bytes_list", path, 0)
     try:
         config = json.loads(text.decode("utf-8"))
         metadata = SyntheticSetMetadata.from_dict(config)
@@ -122,12 +114,12 @@ def _parse_header(data, path):
     if metadata.schema_version != version:
         raise TFRecordFormatError(
             f"{path}: header metadata says schema {metadata.schema_version!r}, "
-            f"the '{VERSION_KEY}' feature says {version}"
+            f"the '{schema.VERSION_KEY}' feature says {version}"
         )
-    if metadata.has_soft_labels and version < SOFT_LABELS_SINCE_VERSION:
+    if metadata.has_soft_labels and version < schema.SOFT_LABELS_SINCE_VERSION:
         raise TFRecordFormatError(
             f"{path}: header declares soft labels, which schema {version} files "
-            f"cannot hold (added in schema {SOFT_LABELS_SINCE_VERSION})"
+            f"cannot hold (added in schema {schema.SOFT_LABELS_SINCE_VERSION})"
         )
     if metadata.num_images is None or metadata.num_regions is None:
         raise TFRecordFormatError(
@@ -164,7 +156,7 @@ def read_metadata(path):
     if size == 0:
         raise TFRecordFormatError(f"{path}: empty file, not a udd-keras synthetic set")
     with open(path, "rb") as handle:
-        length = read_frame_header(handle, str(path), MAX_HEADER_BYTES, 0)
+        length = read_frame_header(handle, str(path), schema.MAX_HEADER_BYTES, 0)
     if length is None or length + 16 > size:
         raise TFRecordFormatError(f"{path}: truncated file (header record cut short)")
     records = _raw_records(path)
@@ -177,12 +169,12 @@ def read_metadata(path):
 
 def _parse_soft_label(feature_map, path, index, metadata):
     """The record's soft label as float32 (num_classes,), validated."""
-    if SOFT_LABEL_KEY not in feature_map:
+    if schema.SOFT_LABEL_KEY not in feature_map:
         raise TFRecordFormatError(
-            f"{path}: record {index} has no '{SOFT_LABEL_KEY}' feature; the header "
-            "declares soft labels"
+            f"{path}: record {index} has no '{schema.SOFT_LABEL_KEY}' feature; the "
+            "header declares soft labels"
         )
-    values = feature_map[SOFT_LABEL_KEY].float_list.value
+    values = feature_map[schema.SOFT_LABEL_KEY].float_list.value
     if len(values) != metadata.num_classes:
         raise TFRecordFormatError(
             f"{path}: record {index} soft label holds {len(values)} values, "
@@ -205,20 +197,24 @@ def _parse_image_record(data, path, index, metadata):
     """Decodes one image record into (image, label, boxes, soft_label) values;
     soft_label is None when the set has none."""
     feature_map = _parse_example(data, path, index)
-    raw = _single(feature_map, IMAGE_KEY, "bytes_list", path, index)
+    raw = _single(feature_map, schema.IMAGE_KEY, "bytes_list", path, index)
     if len(raw) != metadata.image_bytes:
         raise TFRecordFormatError(
             f"{path}: record {index} image holds {len(raw)} bytes, expected "
             f"{metadata.image_bytes} for shape {metadata.image_shape} float32"
         )
     image = np.frombuffer(raw, dtype="<f4").reshape(metadata.image_shape)
-    label = _single(feature_map, LABEL_KEY, "int64_list", path, index)
+    label = _single(feature_map, schema.LABEL_KEY, "int64_list", path, index)
     if not 0 <= label < metadata.num_classes:
         raise TFRecordFormatError(
             f"{path}: record {index} label {label} outside the allowed "
             f"0..{metadata.num_classes - 1}"
         )
-    flat = feature_map[BOXES_KEY].int64_list.value if BOXES_KEY in feature_map else []
+    flat = (
+        feature_map[schema.BOXES_KEY].int64_list.value
+        if schema.BOXES_KEY in feature_map
+        else []
+    )
     if len(flat) != 4 * metadata.num_regions:
         raise TFRecordFormatError(
             f"{path}: record {index} holds {len(flat)} box values, expected "
@@ -226,15 +222,7 @@ def _parse_image_record(data, path, index, metadata):
         )
     boxes = np.asarray(flat, dtype=np.int64).reshape(metadata.num_regions, 4)
     height, width = metadata.image_shape[:2]
-    top, left, bottom, right = boxes.T
-    if not np.all(
-        (top >= 0)
-        & (left >= 0)
-        & (top < bottom)
-        & (left < right)
-        & (bottom <= height)
-        & (right <= width)
-    ):
+    if not np.all(inside_image(boxes, height, width)):
         raise TFRecordFormatError(
             f"{path}: record {index} has a box outside the {height}x{width} image"
         )
@@ -248,7 +236,7 @@ def _iter_image_records(path, metadata):
     """Validates framing, then yields every decoded image record in order."""
     expected = 1 + metadata.num_images
     count = scan_frames(
-        path, MAX_HEADER_BYTES, max_record_bytes(metadata), max_records=expected
+        path, schema.MAX_HEADER_BYTES, max_record_bytes(metadata), max_records=expected
     )
     if count != expected:
         raise TFRecordFormatError(
@@ -262,12 +250,10 @@ def _iter_image_records(path, metadata):
 
 
 def _check_class_counts(labels, metadata, path):
-    counts = np.bincount(labels, minlength=metadata.num_classes)
-    wrong = np.flatnonzero(counts != metadata.ipc)
-    if wrong.size:
-        cls = int(wrong[0])
+    wrong = wrong_class_count(labels, metadata)
+    if wrong is not None:
         raise TFRecordFormatError(
-            f"{path}: class {cls} has {int(counts[cls])} images, header declares "
+            f"{path}: class {wrong[0]} has {wrong[1]} images, header declares "
             f"ipc={metadata.ipc}"
         )
 
@@ -339,22 +325,26 @@ def _images_per_stored(metadata):
 def _record_parser(metadata):
     height, width, channels = metadata.image_shape
     spec = {
-        IMAGE_KEY: tf.io.FixedLenFeature([], tf.string),
-        LABEL_KEY: tf.io.FixedLenFeature([], tf.int64),
-        BOXES_KEY: tf.io.VarLenFeature(tf.int64),
+        schema.IMAGE_KEY: tf.io.FixedLenFeature([], tf.string),
+        schema.LABEL_KEY: tf.io.FixedLenFeature([], tf.int64),
+        schema.BOXES_KEY: tf.io.VarLenFeature(tf.int64),
     }
     if metadata.has_soft_labels:
-        spec[SOFT_LABEL_KEY] = tf.io.FixedLenFeature([metadata.num_classes], tf.float32)
+        spec[schema.SOFT_LABEL_KEY] = tf.io.FixedLenFeature(
+            [metadata.num_classes], tf.float32
+        )
 
     def parse(serialized):
         features = tf.io.parse_single_example(serialized, spec)
-        image = tf.io.decode_raw(features[IMAGE_KEY], tf.float32, little_endian=True)
+        image = tf.io.decode_raw(
+            features[schema.IMAGE_KEY], tf.float32, little_endian=True
+        )
         image = tf.reshape(image, [height, width, channels])
-        label = tf.cast(features[LABEL_KEY], tf.int32)
-        boxes = tf.sparse.to_dense(features[BOXES_KEY])
+        label = tf.cast(features[schema.LABEL_KEY], tf.int32)
+        boxes = tf.sparse.to_dense(features[schema.BOXES_KEY])
         boxes = tf.reshape(tf.cast(boxes, tf.int32), [metadata.num_regions, 4])
         if metadata.has_soft_labels:
-            soft_label = features[SOFT_LABEL_KEY]
+            soft_label = features[schema.SOFT_LABEL_KEY]
         else:
             soft_label = tf.zeros([0], tf.float32)
         return image, label, boxes, soft_label

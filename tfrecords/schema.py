@@ -255,6 +255,46 @@ def max_record_bytes(meta):
     return meta.image_bytes + regions * BOX_BYTES + soft + RECORD_OVERHEAD_BYTES
 
 
+def inside_image(boxes, height, width):
+    """Which boxes are non-empty `[top, left, bottom, right)` inside the image.
+
+    Args:
+        boxes: int array (..., 4) of pixel boxes.
+        height: int, the image height in pixels.
+        width: int, the image width in pixels.
+
+    Returns:
+        bool array `boxes.shape[:-1]`, True where the box is valid.
+    """
+    top, left, bottom, right = np.moveaxis(np.asarray(boxes), -1, 0)
+    return (
+        (top >= 0)
+        & (left >= 0)
+        & (bottom <= height)
+        & (right <= width)
+        & (top < bottom)
+        & (left < right)
+    )
+
+
+def wrong_class_count(labels, meta):
+    """The first class that does not hold exactly `meta.ipc` images, or None.
+
+    Args:
+        labels: int array (N,) of class ids in `[0, meta.num_classes)`.
+        meta: `SyntheticSetMetadata`.
+
+    Returns:
+        `(class, count)` of ints, or None when every class holds `ipc` images.
+    """
+    counts = np.bincount(labels, minlength=meta.num_classes)
+    wrong = np.flatnonzero(counts != meta.ipc)
+    if not wrong.size:
+        return None
+    cls = int(wrong[0])
+    return cls, int(counts[cls])
+
+
 def soft_label_problem(soft_labels):
     """Why an array of soft labels is not valid, or None when it is.
 

@@ -9,21 +9,13 @@ import tensorflow as tf
 
 from udd_keras.errors import TFRecordFormatError
 from udd_keras.files import atomic_path
+from udd_keras.tfrecords import schema
 from udd_keras.tfrecords.schema import (
-    BOXES_KEY,
-    IMAGE_KEY,
-    LABEL_KEY,
-    MAGIC,
-    MAGIC_KEY,
-    MAX_HEADER_BYTES,
-    MAX_REGIONS,
-    METADATA_KEY,
-    SCHEMA_VERSION,
-    SOFT_LABEL_KEY,
-    VERSION_KEY,
     SyntheticSetMetadata,
+    inside_image,
     soft_label_problem,
     validate_metadata,
+    wrong_class_count,
 )
 
 
@@ -52,17 +44,17 @@ def header_example(metadata):
             "dicts, lists, strings and numbers"
         ) from None
     features = {
-        MAGIC_KEY: _bytes_feature(MAGIC.encode()),
-        VERSION_KEY: _int64_feature([SCHEMA_VERSION]),
-        METADATA_KEY: _bytes_feature(text.encode("utf-8")),
+        schema.MAGIC_KEY: _bytes_feature(schema.MAGIC.encode()),
+        schema.VERSION_KEY: _int64_feature([schema.SCHEMA_VERSION]),
+        schema.METADATA_KEY: _bytes_feature(text.encode("utf-8")),
     }
     data = tf.train.Example(
         features=tf.train.Features(feature=features)
     ).SerializeToString()
-    if len(data) > MAX_HEADER_BYTES:
+    if len(data) > schema.MAX_HEADER_BYTES:
         raise TFRecordFormatError(
-            f"header of {len(data)} bytes exceeds the {MAX_HEADER_BYTES} allowed; "
-            "shrink metadata.extra"
+            f"header of {len(data)} bytes exceeds the {schema.MAX_HEADER_BYTES} "
+            "allowed; shrink metadata.extra"
         )
     return data
 
@@ -82,12 +74,12 @@ def image_example(image, label, boxes=None, soft_label=None):
     """
     flat_boxes = [] if boxes is None else np.asarray(boxes).reshape(-1).tolist()
     features = {
-        IMAGE_KEY: _bytes_feature(np.asarray(image, "<f4").tobytes()),
-        LABEL_KEY: _int64_feature([int(label)]),
-        BOXES_KEY: _int64_feature(flat_boxes),
+        schema.IMAGE_KEY: _bytes_feature(np.asarray(image, "<f4").tobytes()),
+        schema.LABEL_KEY: _int64_feature([int(label)]),
+        schema.BOXES_KEY: _int64_feature(flat_boxes),
     }
     if soft_label is not None:
-        features[SOFT_LABEL_KEY] = tf.train.Feature(
+        features[schema.SOFT_LABEL_KEY] = tf.train.Feature(
             float_list=tf.train.FloatList(
                 value=np.asarray(soft_label, np.float32).tolist()
             )
@@ -124,12 +116,10 @@ def _validate_arrays(images, labels, boxes, metadata):
         raise TFRecordFormatError(
             f"label {int(bad[0])} outside the allowed 0..{metadata.num_classes - 1}"
         )
-    counts = np.bincount(labels, minlength=metadata.num_classes)
-    wrong = np.flatnonzero(counts != metadata.ipc)
-    if wrong.size:
-        cls = int(wrong[0])
+    wrong = wrong_class_count(labels, metadata)
+    if wrong is not None:
         raise TFRecordFormatError(
-            f"class {cls} has {int(counts[cls])} images; every class needs exactly "
+            f"class {wrong[0]} has {wrong[1]} images; every class needs exactly "
             f"ipc={metadata.ipc}"
         )
     if boxes is not None:
@@ -170,21 +160,13 @@ def _validate_boxes(boxes, num_images, shape):
             f"boxes of shape {boxes.shape} and dtype {boxes.dtype} must be "
             f"integers of shape ({num_images}, K, 4)"
         )
-    if boxes.shape[1] > MAX_REGIONS:
+    if boxes.shape[1] > schema.MAX_REGIONS:
         raise TFRecordFormatError(
-            f"{boxes.shape[1]} boxes per image exceed the {MAX_REGIONS} allowed"
+            f"{boxes.shape[1]} boxes per image exceed the {schema.MAX_REGIONS} allowed"
         )
     boxes = boxes.astype(np.int64)
     height, width = shape[0], shape[1]
-    top, left, bottom, right = np.moveaxis(boxes, -1, 0)
-    valid = (
-        (top >= 0)
-        & (left >= 0)
-        & (bottom <= height)
-        & (right <= width)
-        & (top < bottom)
-        & (left < right)
-    )
+    valid = inside_image(boxes, height, width)
     if not np.all(valid):
         index = tuple(int(i) for i in np.argwhere(~valid)[0])
         raise TFRecordFormatError(
@@ -263,7 +245,7 @@ def write_synthetic_set(path, images, labels, metadata, boxes=None, soft_labels=
         num_images=len(images),
         num_regions=num_regions,
         has_soft_labels=soft_labels is not None,
-        schema_version=SCHEMA_VERSION,
+        schema_version=schema.SCHEMA_VERSION,
     )
     header = header_example(metadata)
 

@@ -9,6 +9,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from udd_keras.training.callbacks import Callback
+
 
 def make_progress(transient=False):
     """A rich `Progress` with bar, count, rate, elapsed time and ETA."""
@@ -24,8 +26,12 @@ def make_progress(transient=False):
     )
 
 
-class DistillProgress:
-    """A distillation callback showing iteration, losses, rate and ETA."""
+class DistillProgress(Callback):
+    """A distillation callback showing iteration, losses, rate and ETA.
+
+    Example:
+    >>> distill("digits", ipc=1, callbacks=[DistillProgress()])  # doctest: +SKIP
+    """
 
     def __init__(self, description="distill"):
         self.description = description
@@ -38,15 +44,15 @@ class DistillProgress:
             self.description, total=total, completed=step, status="", rate=""
         )
 
-    def on_step(self, step, total, record):
+    def on_step(self, step, total, logs):
         status = (
-            f"it {record['iteration']} loss {record['matching_loss']:.3g}"
-            f" cfc {record['cfc_loss']:.3g}"
+            f"it {logs['iteration']} loss {logs['matching_loss']:.3g}"
+            f" cfc {logs['cfc_loss']:.3g}"
         )
-        if record.get("cfc_gradient_ratio"):
+        if logs.get("cfc_gradient_ratio"):
             # CFC's pixel gradient against the matching gradient's.
-            status += f" (grad x{record['cfc_gradient_ratio']:.2g})"
-        rate = f"{1.0 / max(record['seconds'], 1e-9):.2f} step/s"
+            status += f" (grad x{logs['cfc_gradient_ratio']:.2g})"
+        rate = f"{1.0 / max(logs['seconds'], 1e-9):.2f} step/s"
         self.progress.update(self.task, completed=step, status=status, rate=rate)
 
     def close(self):

@@ -1,5 +1,6 @@
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from udd_keras.cli.main import cli
@@ -227,7 +228,49 @@ def test_help_defaults_come_from_the_library():
     ]:
         assert f"[default: {fields[field].default}]" in lines[option], option
     assert (
-        f"{CIFAR_NET_IMAGES} for CIFAR, {OTHER_NET_IMAGES} otherwise"
-        in (lines["--net-images"])
+        f"{CIFAR_NET_IMAGES} for CIFAR (cifar10, cifar100), {OTHER_NET_IMAGES} "
+        "otherwise" in lines["--net-images"]
     )
+    assert "[default: l1 for mnist/fashion_mnist/digits" in lines["--metric"]
+    assert "(28x28 for mnist)" in lines["--lr-img"]
+    assert "[default: auto]" in lines["--precision"]
+    assert "[default: 12]" in lines["--regions"]
     assert "1.4x" not in result.output  # no speed-up promised for one machine
+
+
+def test_every_setting_option_is_a_config_field():
+    from udd_keras.cli.distill import SETTING_OPTIONS
+    from udd_keras.distillation.config import DistillConfig
+
+    fields = DistillConfig.__dataclass_fields__
+    assert [name for _, name, _, _ in SETTING_OPTIONS if name not in fields] == []
+
+
+@pytest.mark.parametrize(
+    "given, recorded, said",
+    [
+        (None, "float32", "precision: float32 (auto: no GPU and no native"),
+        ("mixed_bfloat16", "mixed_bfloat16", "Warning: mixed_bfloat16 on a CPU"),
+        ("float32", "float32", "precision: float32 (as requested)"),
+    ],
+)
+def test_precision_is_said_before_the_run_and_recorded(
+    tmp_path, monkeypatch, given, recorded, said
+):
+    import udd_keras.precision
+
+    # A machine with AVX2 only and no GPU.
+    monkeypatch.setattr(udd_keras.precision, "read_cpu_flags", lambda: {"avx2"})
+    monkeypatch.setattr(udd_keras.precision, "count_gpus", lambda: 0)
+    out = tmp_path / "run"
+    args = ["distill", "digits", "--iterations", "1", "--inner-steps", "1"]
+    args += ["--width", "8", "--net-images", "32", "--real-batch", "16"]
+    args += ["--out", str(out), "--no-progress"]
+    args += [] if given is None else ["--precision", given]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert said in result.output
+    assert result.output.index(said) < result.output.index("done")
+    assert json.loads((out / "config.json").read_text())["precision"] == recorded
+    metadata = read_synthetic_set(out / "synthetic.tfrecord").metadata
+    assert metadata.extra["config"]["precision"] == recorded

@@ -92,7 +92,7 @@ def test_full_evaluates_a_dataset_by_name(tmp_path):
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--epochs", "0"], "epochs must be >= 1, got 0"),
+        (["--epochs", "0"], "epochs must be an integer >= 1, got 0"),
         (["--repeats", "0"], "repeats must be >= 1, got 0"),
         (["--model", "resnet99"], "Unknown model 'resnet99'"),
     ],

@@ -1,13 +1,13 @@
 import numpy as np
 import pytest
 
-from udd_keras.coreset import METHODS, select_coreset
+from udd_keras.coreset import METHODS, coreset_recipe, select_coreset
 from udd_keras.coreset.forgetting import ForgettingTracker, most_forgotten
 from udd_keras.coreset.herding import herding_order
 from udd_keras.data import load_dataset
 from udd_keras.errors import UddError
 
-FAST = {"epochs": 2, "width": 4, "batch_size": 256}
+FAST = {"epochs": 2, "width": 4}
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +29,22 @@ def assert_valid_coreset(indices, dataset, ipc):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_every_method_picks_exactly_ipc_real_images_per_class(digits, method):
-    options = {} if method == "random" else FAST
-    indices = select_coreset(digits, 3, method, seed=0, **options)
+    recipe = None if method == "random" else coreset_recipe(method).replace(**FAST)
+    indices = select_coreset(digits, 3, method, seed=0, recipe=recipe)
     assert_valid_coreset(indices, digits, 3)
+
+
+def test_coreset_networks_train_without_augmentation_in_batches_of_256():
+    herding, forgetting = coreset_recipe("herding"), coreset_recipe("forgetting")
+    assert (herding.epochs, forgetting.epochs) == (1, 3)
+    for recipe in (herding, forgetting):
+        assert recipe.augmentation is None and recipe.cutmix_probability == 0.0
+        assert (recipe.batch_size, recipe.model, recipe.width) == (256, "convnet3", 128)
+
+
+def test_random_selection_takes_no_recipe(digits):
+    with pytest.raises(UddError, match="random selection trains no network"):
+        select_coreset(digits, 1, "random", recipe=coreset_recipe("herding"))
 
 
 def test_random_selection_is_seeded(digits):

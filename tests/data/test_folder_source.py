@@ -63,3 +63,12 @@ def test_folder_train_test_classes_must_match(tmp_path):
     _make_pool(tmp_path / "test", classes=("a", "c"))
     with pytest.raises(DatasetFormatError, match="differ from train classes"):
         load_dataset(tmp_path)
+
+
+def test_image_files_lists_visible_images_sorted(tmp_path):
+    from udd_keras.data.folder_source import image_files
+
+    for name in ("b.PNG", "a.jpg", ".hidden.png", "notes.txt"):
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "folder.png").mkdir()
+    assert [p.name for p in image_files(tmp_path)] == ["a.jpg", "b.PNG"]

@@ -183,7 +183,7 @@ def test_adam_moves_each_pixel_by_about_the_learning_rate(digits):
     change = np.abs(result.images - before) * digits.normalization.std[0]
     assert change.max() <= steps * lr * 1.01
     assert change.max() >= 0.5 * lr
-    assert float(distiller.engine.image_updates.numpy()) == steps
+    assert float(distiller.engine.image_optimizer.iterations.numpy()) == steps
 
 
 def test_unknown_image_optimizer_is_refused():
@@ -224,7 +224,7 @@ def test_mixed_bfloat16_runs_bf16_convolutions_and_stays_close_to_float32(digits
 
 def test_unknown_precision_is_refused():
     with pytest.raises(
-        UddError, match="precision must be one of float32, mixed_bfloat16"
+        UddError, match="precision must be one of auto, float32, mixed_bfloat16"
     ):
         DistillConfig("digits", precision="float16").resolve()
 
@@ -339,9 +339,10 @@ def test_resume_reads_a_checkpoint_written_without_trained_boxes(digits, tmp_pat
     checkpoints = tmp_path / "b" / "checkpoints"
     for path in checkpoints.iterdir():
         path.unlink()
-    legacy = tf.train.CheckpointManager(
-        distiller._legacy_checkpoint, str(checkpoints), max_to_keep=2
-    )
+    # The layout before the image optimizers had classes, without the boxes.
+    (_, _), (without_boxes, restores_boxes) = distiller._legacy_checkpoints()
+    assert not restores_boxes
+    legacy = tf.train.CheckpointManager(without_boxes, str(checkpoints), max_to_keep=2)
     legacy.save(checkpoint_number=int(distiller.step.numpy()))
     resumed = distill(digits, ipc=1, out_dir=tmp_path / "b", resume=True, **settings)
     np.testing.assert_allclose(resumed.images, reference.images, atol=1e-6)

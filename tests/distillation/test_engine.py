@@ -112,9 +112,10 @@ def test_update_images_returns_loss_matching_cfc_and_gradient_ratio(digits):
     engine = make_engine(digits, cfc_weight=0.5, cfc_scale="gradient")
     boxes = engine.select_regions(KEY)
     engine.fill_centers(boxes)
-    losses = engine.update_images(KEY, boxes).numpy()
-    assert losses.shape == (4,) and np.isfinite(losses).all()
-    loss, matching, cfc, ratio = losses
+    logs = engine.update_images(KEY, boxes)
+    assert list(logs) == ["loss", "matching_loss", "cfc_loss", "cfc_gradient_ratio"]
+    loss, matching, cfc, ratio = (float(value) for value in logs.values())
+    assert np.isfinite([loss, matching, cfc, ratio]).all()
     assert loss == pytest.approx(matching + 0.5 * cfc, rel=1e-5)
     assert ratio == pytest.approx(0.5, rel=1e-4)
 

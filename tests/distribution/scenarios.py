@@ -41,7 +41,7 @@ def checkpoint_values(distiller):
     engine = distiller.engine
     named = {
         "images": [engine.images],
-        "image_velocity": [engine.image_velocity],
+        "image_velocity": [engine.image_optimizer.velocity],
         "network_velocity": engine.network_velocity,
         "network": [w.value for w in engine.model.weights],
         "class_centers": [engine.class_centers],
@@ -121,7 +121,11 @@ def mirrored(out):
 def evaluate_under_both(out, dataset, result, strategies):
     """Trains one evaluation network per strategy; `evaluation.json`."""
     from udd_keras.evaluation import train_and_evaluate
+    from udd_keras.training import TrainingRecipe
 
+    recipe = TrainingRecipe(
+        epochs=2, batch_size=10, augment=False, cutmix_probability=0.0, width=8
+    )
     report = {}
     for name, strategy in strategies.items():
         try:
@@ -130,11 +134,7 @@ def evaluate_under_both(out, dataset, result, strategies):
                 result.labels,
                 dataset.x_test,
                 dataset.y_test,
-                epochs=2,
-                batch_size=10,
-                augment=False,
-                cutmix_probability=0.0,
-                width=8,
+                recipe,
                 seed=3,
                 num_classes=dataset.num_classes,
                 strategy=strategy,

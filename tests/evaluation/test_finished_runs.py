@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 
 from udd_keras.errors import UddError
-from udd_keras.evaluation import EvalRun, evaluate
+from udd_keras.evaluation import EvalRun, EvaluationOptions, evaluate
 from udd_keras.evaluation.finished_runs import FORMAT, FinishedRuns, fingerprint
+from udd_keras.training import TrainingRecipe
 
-TINY = dict(epochs=2, repeats=3, width=8, eval_every=1, batch_size=16)
+RECIPE = TrainingRecipe(epochs=2, width=8, batch_size=16)
+TINY = dict(repeats=3, eval_every=1)
 
 
 @pytest.fixture(scope="module")
@@ -21,12 +23,30 @@ class _Stop(Exception):
     pass
 
 
-def _stop_in_repeat(repeat):
-    def on_epoch_end(model, current, epoch, logs):
-        if current == repeat:
+class _StopInRepeat:
+    """Callback: raises `_Stop` after the first epoch of one repeat."""
+
+    def __init__(self, repeat):
+        self.repeat = repeat
+        self.current = None
+
+    def on_run_start(self, model, repeat, seed):
+        self.current = repeat
+
+    def on_step(self, epoch, total, logs):
+        if self.current == self.repeat:
             raise _Stop
 
-    return on_epoch_end
+
+class _Started(list):
+    """Callback: the repeats that started."""
+
+    def on_run_start(self, model, repeat, seed):
+        self.append(repeat)
+
+
+def _kept(path):
+    return EvaluationOptions(progress_path=path)
 
 
 def test_an_interrupted_evaluation_keeps_its_finished_runs(tmp_path, digits_set):
@@ -34,8 +54,9 @@ def test_an_interrupted_evaluation_keeps_its_finished_runs(tmp_path, digits_set)
     with pytest.raises(_Stop):
         evaluate(
             digits_set,
-            progress_path=progress,
-            on_epoch_end=_stop_in_repeat(2),
+            RECIPE,
+            callbacks=[_StopInRepeat(2)],
+            options=_kept(progress),
             **TINY,
         )
     data = json.loads(progress.read_text())
@@ -46,15 +67,12 @@ def test_an_interrupted_evaluation_keeps_its_finished_runs(tmp_path, digits_set)
     ]
     assert all(0.0 <= run["accuracy"] <= 1.0 for run in data["runs"])
 
-    started = []
+    started = _Started()
     rerun = evaluate(
-        digits_set,
-        progress_path=progress,
-        on_run_start=lambda model, repeat, seed: started.append(repeat),
-        **TINY,
+        digits_set, RECIPE, callbacks=[started], options=_kept(progress), **TINY
     )
     assert started == [2]  # Only the unfinished run is trained again.
-    uninterrupted = evaluate(digits_set, **TINY)
+    uninterrupted = evaluate(digits_set, RECIPE, **TINY)
     assert rerun.results[0].accuracies == uninterrupted.results[0].accuracies
     assert [run.curve for run in rerun.results[0].runs] == [
         run.curve for run in uninterrupted.results[0].runs
@@ -67,15 +85,20 @@ def test_other_settings_start_the_evaluation_over(tmp_path, digits_set):
     progress = tmp_path / "progress.json"
     with pytest.raises(_Stop):
         evaluate(
-            digits_set, progress_path=progress, on_epoch_end=_stop_in_repeat(1), **TINY
+            digits_set,
+            RECIPE,
+            callbacks=[_StopInRepeat(1)],
+            options=_kept(progress),
+            **TINY,
         )
     assert len(json.loads(progress.read_text())["runs"]) == 1
-    started = []
+    started = _Started()
     evaluate(
         digits_set,
-        progress_path=progress,
-        on_run_start=lambda model, repeat, seed: started.append(repeat),
-        **{**TINY, "epochs": 3},
+        RECIPE.replace(epochs=3),
+        callbacks=[started],
+        options=_kept(progress),
+        **TINY,
     )
     assert started == [0, 1, 2]
 

@@ -6,14 +6,16 @@ import pytest
 from udd_keras.data import load_dataset
 from udd_keras.errors import UddError
 from udd_keras.evaluation import (
+    EvaluationOptions,
     EvaluationReport,
     evaluate,
     evaluate_full,
     load_evaluation_set,
 )
 from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
+from udd_keras.training import TrainingRecipe
 
-TINY = dict(epochs=1, repeats=2, width=8, eval_every=1)
+TINY = dict(recipe=TrainingRecipe(epochs=1, width=8), repeats=2, eval_every=1)
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +109,8 @@ def test_sets_in_another_normalization_are_converted(tmp_path, digits):
 
 
 def test_evaluate_full_trains_on_the_whole_training_set(digits):
-    report = evaluate_full("digits", epochs=1, repeats=1, width=4, batch_size=256)
+    recipe = TrainingRecipe(epochs=1, width=4, batch_size=256)
+    report = evaluate_full("digits", recipe, repeats=1)
     assert report.ipc is None
     assert report.settings["training_images"] == len(digits.x_train)
     assert 0.0 <= report.results[0].accuracy_mean <= 1.0
@@ -185,10 +188,10 @@ def recorded_runs(monkeypatch):
 
     calls = []
 
-    def fake_train(x_train, y_train, x_test, y_test, **kwargs):
-        calls.append(dict(kwargs, x_train=x_train, y_train=y_train))
+    def fake_train(x_train, y_train, x_test, y_test, recipe, **kwargs):
+        calls.append(dict(kwargs, recipe=recipe, x_train=x_train, y_train=y_train))
         accuracy = kwargs["seed"] / 10 + 0.01 * len(calls)
-        return EvalRun(accuracy, [(kwargs["epochs"], accuracy)], 0.0, kwargs["seed"])
+        return EvalRun(accuracy, [(recipe.epochs, accuracy)], 0.0, kwargs["seed"])
 
     monkeypatch.setattr(protocol, "train_and_evaluate", fake_train)
     return calls
@@ -198,7 +201,8 @@ def test_one_hot_soft_labels_evaluate_exactly_like_hard_labels(tmp_path, digits)
     path = tmp_path / "soft.tfrecord"
     write_soft_digits_set(path, digits, lambda y: np.eye(10, dtype="float32")[y])
     hard = evaluate(path, **TINY)
-    soft = evaluate(path, soft_labels=True, temperature=2.0, **TINY)
+    options = EvaluationOptions(soft_labels=True, temperature=2.0)
+    soft = evaluate(path, options=options, **TINY)
     assert (hard.settings["labels"], soft.settings["labels"]) == ("hard", "soft")
     assert (hard.settings["temperature"], soft.settings["temperature"]) == (None, 2.0)
     assert hard.results[0].accuracies == soft.results[0].accuracies
@@ -218,35 +222,37 @@ def test_soft_labels_reach_training_per_region_and_tempered(
         return p
 
     indices = write_soft_digits_set(path, digits, soft_labels)
-    evaluate(path, soft_labels=True, temperature=0.5, **TINY)
+    options = EvaluationOptions(soft_labels=True, temperature=0.5)
+    evaluate(path, options=options, **TINY)
     stored = np.repeat(soft_labels(digits.y_train[indices]), 3, axis=0)
     expected = stored**2 / (stored**2).sum(axis=1, keepdims=True)
     assert len(recorded_runs) == 2
     for call in recorded_runs:
-        assert call["soft_labels"].shape == (60, 10)
-        np.testing.assert_allclose(call["soft_labels"], expected, rtol=1e-6)
+        assert call["y_train"].shape == (60, 10)
+        np.testing.assert_allclose(call["y_train"], expected, rtol=1e-6)
         np.testing.assert_array_equal(
-            call["soft_labels"].argmax(axis=1), call["y_train"]
+            call["y_train"].argmax(axis=1), np.repeat(digits.y_train[indices], 3)
         )
     hard = evaluate(path, **TINY)
     assert hard.settings["labels"] == "hard"
-    assert recorded_runs[-1]["soft_labels"] is None
+    assert recorded_runs[-1]["y_train"].shape == (60,)
 
 
 def test_soft_labels_of_a_set_without_them_is_a_one_line_error(tmp_path, digits):
     path = tmp_path / "set.tfrecord"
     write_digits_set(path, digits, boxes=False)
     with pytest.raises(UddError) as info:
-        evaluate(path, soft_labels=True, **TINY)
+        evaluate(path, options=EvaluationOptions(soft_labels=True), **TINY)
     message = str(info.value)
     assert "soft labels asked for, but the set stores none (method 'test'" in message
     assert "\n" not in message
     with pytest.raises(UddError, match="applies to soft labels only"):
-        evaluate(path, temperature=2.0, **TINY)
+        EvaluationOptions(temperature=2.0)
 
 
 def _protocol(call):
-    return {k: v for k, v in call.items() if k not in ("x_train", "y_train")}
+    data = ("x_train", "y_train", "on_epoch_end")  # each run has its own hook
+    return {k: v for k, v in call.items() if k not in data}
 
 
 def test_baselines_train_random_coresets_with_the_repeat_seeds(
@@ -257,11 +263,16 @@ def test_baselines_train_random_coresets_with_the_repeat_seeds(
     path = tmp_path / "set.tfrecord"
     write_digits_set(path, digits)
     started = []
+
+    class RunStarts:
+        def on_run_start(self, model, repeat, seed):
+            started.append((model, repeat, seed))
+
     report = evaluate(
         path,
-        baselines=True,
         seed=4,
-        on_run_start=lambda model, repeat, seed: started.append((model, repeat, seed)),
+        callbacks=[RunStarts()],
+        options=EvaluationOptions(baselines=True),
         **TINY,
     )
     assert started == [
@@ -275,7 +286,6 @@ def test_baselines_train_random_coresets_with_the_repeat_seeds(
         chosen = random_selection(digits.y_train, 10, 2, seed=4 + repeat)
         np.testing.assert_array_equal(call["x_train"], digits.x_train[chosen])
         np.testing.assert_array_equal(call["y_train"], digits.y_train[chosen])
-        assert call["soft_labels"] is None
         # The same protocol and seed as the set's repeat, only the data differ.
         assert _protocol(call) == _protocol(set_calls[repeat])
         assert _protocol(call)["seed"] == 4 + repeat
@@ -308,20 +318,21 @@ def test_baselines_need_enough_real_images_per_class(tmp_path, digits, monkeypat
     write_synthetic_set(path, np.zeros((len(labels), 8, 8, 1), "float32"), labels, meta)
     monkeypatch.setattr(protocol, "train_and_evaluate", None)  # never reached
     with pytest.raises(UddError, match=f"ipc {ipc} is larger than class"):
-        evaluate(path, baselines=True, **TINY)
+        evaluate(path, options=EvaluationOptions(baselines=True), **TINY)
 
 
 def test_full_accuracy_needs_baselines(tmp_path, digits):
     path = tmp_path / "set.tfrecord"
     write_digits_set(path, digits, boxes=False)
     with pytest.raises(UddError, match="used only with baselines"):
-        evaluate(path, full_accuracy_percent=97.0, **TINY)
+        EvaluationOptions(full_accuracy_percent=97.0)
 
 
 def test_baselines_end_to_end_with_a_given_full_accuracy(tmp_path, digits):
     path = tmp_path / "set.tfrecord"
     write_digits_set(path, digits, boxes=False)
-    report = evaluate(path, baselines=True, full_accuracy_percent=97.5, **TINY)
+    options = EvaluationOptions(baselines=True, full_accuracy_percent=97.5)
+    report = evaluate(path, options=options, **TINY)
     (comparison,) = report.baselines
     set_accuracies = report.results[0].accuracies
     assert len(comparison.random_coreset.runs) == 2

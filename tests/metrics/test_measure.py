@@ -14,8 +14,9 @@ from udd_keras.metrics.measure import in_normalization, set_names
 from udd_keras.metrics.network import activation_maps
 from udd_keras.models import get_model
 from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
+from udd_keras.training import TrainingRecipe
 
-FAST = {"epochs": 1, "width": 4}
+FAST = {"recipe": TrainingRecipe(epochs=1, width=4)}
 
 
 @pytest.fixture(scope="module")

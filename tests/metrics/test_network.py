@@ -13,6 +13,7 @@ from udd_keras.metrics.network import (
     train_measuring_network,
 )
 from udd_keras.models import get_model
+from udd_keras.training import TrainingRecipe
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +108,9 @@ def test_bad_weights_files(tmp_path, name, content, message):
 
 def test_trained_network_is_deterministic_and_described(digits):
     x, y = digits.x_train[:20], digits.y_train[:20]
-    first = train_measuring_network(x, y, 10, "digits", epochs=2, width=4, seed=3)
-    second = train_measuring_network(x, y, 10, "digits", epochs=2, width=4, seed=3)
+    recipe = TrainingRecipe(epochs=2, width=4)
+    first = train_measuring_network(x, y, 10, "digits", recipe, seed=3)
+    second = train_measuring_network(x, y, 10, "digits", recipe, seed=3)
     np.testing.assert_array_equal(
         activation_maps(first.model, x), activation_maps(second.model, x)
     )
@@ -122,11 +124,6 @@ def test_trained_network_is_deterministic_and_described(digits):
     assert (description["epochs"], description["seed"]) == (2, 3)
     assert description["training_images"] == 20
     assert "flip" not in description["dsa_strategy"]  # digits: no flip
-
-
-def test_epochs_must_be_positive(digits):
-    with pytest.raises(UddError, match="epochs must be an integer >= 1, got 0"):
-        train_measuring_network(digits.x_train[:4], digits.y_train[:4], 10, "digits", 0)
 
 
 def test_input_shape_and_classes_are_checked(convnet, functional):

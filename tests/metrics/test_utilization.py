@@ -149,3 +149,18 @@ def test_bad_arguments_raise(kwargs, message):
 def test_bad_shape_raises():
     with pytest.raises(UddError, match=r"got shape \(4, 4\)"):
         utilization_entropy(np.zeros((4, 4)), 5)
+
+
+def test_check_value_range_returns_the_mode_or_a_float_pair():
+    from udd_keras.metrics.utilization import check_value_range
+
+    assert check_value_range("batch") == "batch"
+    assert check_value_range([0, 2]) == (0.0, 2.0)
+    assert check_value_range("set", modes=(None, "set")) == "set"
+    assert check_value_range(None, modes=(None, "set")) is None
+    with pytest.raises(UddError, match=r"must be None, 'set' or a \(low, high\).*3"):
+        check_value_range(3, modes=(None, "set"))
+    with pytest.raises(UddError, match=r"must be 'batch', 'image' or .*got None"):
+        check_value_range(None)
+    with pytest.raises(UddError, match="low < high"):
+        check_value_range((0.0, float("inf")))

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from udd_keras.errors import UddError
 from udd_keras.models import AlexNet, ResNet18, ResNetAP10, get_model
 
 SHAPES = [(28, 28, 1), (28, 28, 3), (32, 32, 1), (32, 32, 3)]
@@ -106,3 +107,36 @@ def test_get_config_round_trip(name):
     clone.set_weights(model.get_weights())
     images = tf.random.normal((2, 32, 32, 3))
     np.testing.assert_allclose(clone(images), model(images), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_model_says_the_frame_it_reads_28px_images_in(name):
+    small = get_model(name, (28, 28, 1), num_classes=3, width=4, seed=0)
+    large = get_model(name, (32, 32, 1), num_classes=3, width=4, seed=0)
+    maps_small, _ = small.features(tf.zeros((1, 28, 28, 1)))
+    maps_large, _ = large.features(tf.zeros((1, 32, 32, 1)))
+    assert large.frame_size == (32, 32) and large.frame_offset == 0
+    if name.startswith("resnet"):  # a 'same' stem: 28 px read as they are
+        assert (small.frame_size, small.frame_offset) == ((28, 28), 0)
+        assert maps_small[0].shape[1] == 28
+    else:
+        assert (small.frame_size, small.frame_offset) == ((32, 32), 2)
+        assert [m.shape[1] for m in maps_small] == [m.shape[1] for m in maps_large]
+
+
+def test_the_frame_pads_the_first_convolution():
+    from udd_keras.models.base import frame_offset, frame_size
+
+    assert frame_size((28, 28, 1)) == (32, 32) and frame_offset((28, 28, 1)) == 2
+    assert frame_size((8, 8, 1)) == (8, 8) and frame_offset((8, 8, 1)) == 0
+    assert frame_size((28, 28, 1), framed_sizes={}) == (28, 28)
+    convnet = get_model("convnet3", (28, 28, 1), num_classes=3, width=4)
+    alexnet = get_model("alexnet", (28, 28, 1), num_classes=3, width=4)
+    assert convnet.input_padding.padding == ((3, 3), (3, 3))  # 3 // 2 + 2
+    assert alexnet.input_padding.padding == ((4, 4), (4, 4))  # 5 // 2 + 2
+    assert get_model("convnet3", (32, 32, 3), 3, width=4).input_padding is None
+
+
+def test_vgg_refuses_small_images_naming_the_minimum():
+    with pytest.raises(UddError, match=r"VGG11 needs images of at least 32x32 \("):
+        get_model("vgg11", (16, 16, 3), num_classes=3, width=4)

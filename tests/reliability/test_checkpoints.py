@@ -21,9 +21,9 @@ from udd_keras.distillation import (
     DistillConfig,
     Distiller,
 )
-from udd_keras.distillation.distiller import _StopFlag
 from udd_keras.distillation.run_directory import RunDirectory
 from udd_keras.errors import CheckpointError, NonFiniteLossError, RunDirectoryError
+from udd_keras.preemption import StopFlag
 
 SETTINGS = dict(
     ipc=1,
@@ -200,7 +200,7 @@ def test_a_directory_is_locked_while_a_run_writes(tmp_path):
 
 
 def test_a_second_signal_stops_at_once():
-    with _StopFlag() as stop:
+    with StopFlag() as stop:
         os.kill(os.getpid(), signal.SIGTERM)
         deadline = time.monotonic() + 5
         while stop.signal_name is None and time.monotonic() < deadline:

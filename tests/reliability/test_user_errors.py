@@ -129,7 +129,7 @@ def test_resume_with_different_settings_is_refused(
     out = tmp_path / "run"
     out.mkdir()
     config = DistillConfig("digits", ipc=1, iterations=1, inner_steps=1, width=8)
-    (out / "config.json").write_text(config.resolve().to_json())
+    (out / "config.json").write_text(json.dumps(config.resolve().to_dict()))
     code, _, err = run_cli(
         ["distill", "digits", "--out", out, "--resume", *TINY, "--width", "16"]
     )

@@ -1,13 +1,16 @@
 import json
 
+import numpy as np
 import pytest
 
 from udd_keras.errors import TFRecordFormatError
 from udd_keras.tfrecords.schema import (
     SCHEMA_VERSION,
     SyntheticSetMetadata,
+    inside_image,
     max_record_bytes,
     validate_metadata,
+    wrong_class_count,
 )
 
 
@@ -77,3 +80,18 @@ def test_metadata_without_has_soft_labels_reads_as_false(toy_metadata):
     config = toy_metadata.to_dict()
     del config["has_soft_labels"]
     assert SyntheticSetMetadata.from_dict(config).has_soft_labels is False
+
+
+def test_inside_image_flags_each_box():
+    boxes = np.array([[0, 0, 4, 5], [1, 1, 1, 3], [2, 0, 5, 5], [-1, 0, 2, 2]])
+    np.testing.assert_array_equal(
+        inside_image(boxes, 4, 5), [True, False, False, False]
+    )
+    assert inside_image(boxes.reshape(2, 2, 4), 4, 5).shape == (2, 2)
+
+
+def test_wrong_class_count_names_the_first_short_class(make_metadata):
+    meta = make_metadata()  # 3 classes, ipc 2
+    assert wrong_class_count(np.array([0, 0, 1, 1, 2, 2]), meta) is None
+    assert wrong_class_count(np.array([0, 0, 0, 1, 2, 2]), meta) == (0, 3)
+    assert wrong_class_count(np.array([0, 0, 2, 2, 2, 2]), meta) == (1, 0)

@@ -13,7 +13,7 @@ unforgettable examples are the redundant ones.
 
 import numpy as np
 
-from udd_keras.coreset.network import train_on_real_data
+from udd_keras.coreset.network import coreset_recipe, train_on_real_data
 
 
 class ForgettingTracker:
@@ -52,24 +52,21 @@ class ForgettingTracker:
         return np.where(self.learned, self.events.astype(np.float64), np.inf)
 
 
-def forgetting_scores(dataset, seed=0, epochs=3, width=128, batch_size=256, lr=0.01):
-    """Trains a ConvNet-3 on the real data and scores forgetting per example.
+def forgetting_scores(dataset, seed=0, recipe=None):
+    """Trains a network on the real data and scores forgetting per example.
 
     Args:
         dataset: `ImageDataset`.
         seed: int.
-        epochs: int, training epochs (at least 2 for any event to happen).
-        width: int, the ConvNet's width.
-        batch_size: int.
-        lr: float.
+        recipe: `TrainingRecipe`, None for `coreset_recipe("forgetting")` (3
+            epochs; at least 2 are needed for any event to happen).
 
     Returns:
         float array (N,) of forgetting events, `inf` for never-learned examples.
     """
     tracker = ForgettingTracker(len(dataset.x_train))
-    train_on_real_data(
-        dataset, epochs, width, batch_size, lr, seed, on_batch=tracker.update
-    )
+    recipe = recipe or coreset_recipe("forgetting")
+    train_on_real_data(dataset, recipe, seed, on_batch=tracker.update)
     return tracker.scores()
 
 
@@ -95,18 +92,16 @@ def most_forgotten(scores, labels, num_classes, ipc, seed=0):
     return np.concatenate(selected).astype(np.int64)
 
 
-def forgetting_selection(
-    dataset, ipc, seed=0, epochs=3, width=128, batch_size=256, lr=0.01
-):
+def forgetting_selection(dataset, ipc, seed=0, recipe=None):
     """Selects the `ipc` most-forgotten images per class.
 
     Args:
         dataset: `ImageDataset`.
         ipc: int.
-        seed, epochs, width, batch_size, lr: see `forgetting_scores`.
+        seed, recipe: see `forgetting_scores`.
 
     Returns:
         int64 array (num_classes * ipc,) of training-set indices, class-major.
     """
-    scores = forgetting_scores(dataset, seed, epochs, width, batch_size, lr)
+    scores = forgetting_scores(dataset, seed, recipe)
     return most_forgotten(scores, dataset.y_train, dataset.num_classes, ipc, seed)

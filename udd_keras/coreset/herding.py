@@ -10,7 +10,7 @@ embeddings closest to `k * class_mean`, i.e. the nearest example to
 import numpy as np
 import tensorflow as tf
 
-from udd_keras.coreset.network import train_on_real_data
+from udd_keras.coreset.network import coreset_recipe, train_on_real_data
 
 EMBED_BATCH_SIZE = 500
 
@@ -67,24 +67,21 @@ def embed(model, images, batch_size=EMBED_BATCH_SIZE):
     return np.concatenate(chunks).reshape(len(images), -1)
 
 
-def herding_selection(
-    dataset, ipc, seed=0, epochs=1, width=128, batch_size=256, lr=0.01
-):
-    """Selects `ipc` images per class by herding on trained-ConvNet embeddings.
+def herding_selection(dataset, ipc, seed=0, recipe=None):
+    """Selects `ipc` images per class by herding on trained-network embeddings.
 
     Args:
         dataset: `ImageDataset`.
         ipc: int, images per class.
         seed: int, seed of the feature network's weights and batch order.
-        epochs: int, epochs the feature network trains on the real data.
-        width: int, the feature ConvNet's width.
-        batch_size: int, its training batch.
-        lr: float, its learning rate.
+        recipe: `TrainingRecipe` of the feature network, None for
+            `coreset_recipe("herding")` (1 epoch, batch 256, no augmentation).
 
     Returns:
         int64 array (num_classes * ipc,) of training-set indices, class-major.
     """
-    model = train_on_real_data(dataset, epochs, width, batch_size, lr, seed)
+    recipe = recipe or coreset_recipe("herding")
+    model = train_on_real_data(dataset, recipe, seed)
     features = embed(model, dataset.x_train)
     selected = []
     for label in range(dataset.num_classes):

@@ -45,7 +45,7 @@ def random_selection(labels, num_classes, ipc, seed=0):
     return np.concatenate(selected).astype(np.int64)
 
 
-def select_coreset(dataset, ipc, method="random", seed=0, **options):
+def select_coreset(dataset, ipc, method="random", seed=0, recipe=None):
     """Selects `ipc` real training images per class.
 
     Args:
@@ -55,9 +55,10 @@ def select_coreset(dataset, ipc, method="random", seed=0, **options):
             briefly trained ConvNet-3) or `"forgetting"` (Toneva et al. 2019,
             the most-forgotten examples).
         seed: int.
-        **options: passed to the method: `epochs`, `width`, `batch_size`, `lr`
-            of the network that herding and forgetting train (defaults: 1 epoch
-            for herding, 3 for forgetting, width 128).
+        recipe: `TrainingRecipe` of the network herding and forgetting train,
+            None for `udd_keras.coreset.coreset_recipe(method)` (1 epoch for
+            herding, 3 for forgetting, batch 256, no augmentation); random
+            selection trains none and takes none.
 
     Returns:
         int64 array (num_classes * ipc,) of indices into `dataset.x_train`,
@@ -76,15 +77,16 @@ def select_coreset(dataset, ipc, method="random", seed=0, **options):
     labels = np.asarray(dataset.y_train)
     check_ipc(labels, dataset.num_classes, ipc)
     if method == "random":
-        if options:
+        if recipe is not None:
             raise UddError(
-                f"random selection takes no options, got {', '.join(options)}."
+                "random selection trains no network; it takes no recipe, got "
+                f"{recipe!r}."
             )
         return random_selection(labels, dataset.num_classes, ipc, seed)
     if method == "herding":
         from udd_keras.coreset.herding import herding_selection
 
-        return herding_selection(dataset, ipc, seed, **options)
+        return herding_selection(dataset, ipc, seed, recipe)
     from udd_keras.coreset.forgetting import forgetting_selection
 
-    return forgetting_selection(dataset, ipc, seed, **options)
+    return forgetting_selection(dataset, ipc, seed, recipe)

@@ -75,14 +75,31 @@ def _class_folders(folder: pathlib.Path) -> list[str]:
     return names
 
 
+def image_files(folder) -> list[pathlib.Path]:
+    """The image files in `folder` (not its sub-folders), in sorted order.
+
+    Args:
+        folder: path-like, a folder.
+
+    Returns:
+        Paths of the files whose extension, in any case, is one of
+        `IMAGE_EXTENSIONS`; hidden files (names starting with ".") are skipped.
+    """
+    return sorted(
+        p
+        for p in pathlib.Path(folder).iterdir()
+        if p.is_file()
+        and not p.name.startswith(".")
+        and p.suffix.lower() in IMAGE_EXTENSIONS
+    )
+
+
 def _image_format(folder, class_names, image_size):
     """`(image_size, color_mode)` from the first image when not given."""
     import tensorflow as tf
 
     for name in class_names:
-        files = sorted(
-            p for p in (folder / name).iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS
-        )
+        files = image_files(folder / name)
         if files:
             image = tf.io.decode_image(
                 tf.io.read_file(str(files[0])), expand_animations=False

@@ -35,7 +35,6 @@ size by IDC's rule (`lr_scaling`): 7.7e-6 for FashionMNIST at IPC 1.
 """
 
 import dataclasses
-import json
 import math
 
 from udd_keras.choices import (
@@ -48,21 +47,25 @@ from udd_keras.choices import (
     SELECTIONS,
 )
 from udd_keras.errors import UddError
+from udd_keras.precision import (
+    AUTO,
+    DEFAULT_PRECISION,
+    LEGACY_PRECISION,
+    PRECISIONS,
+    detect_precision,
+)
 from udd_keras.regions.boxes import NUM_REGIONS_ALLOWED
 from udd_keras.regions.formations import (
     DECODES,
     FORMATIONS,
     MINED_FORMATIONS,
-    TILED_FORMATIONS,
-    WHOLE_IMAGE_FORMATIONS,
-    formation_boxes,
+    get_formation,
 )
 
 METHODS = ("udd", "idc", "dc")
 INITIALIZATIONS = ("real", "mosaic", "noise")
 LR_SCALINGS = ("idc", "none")
 IMAGE_OPTIMIZERS = ("sgd", "adam")
-PRECISIONS = ("float32", "mixed_bfloat16")
 SCORE_NORMALIZATIONS = ("none", "size")
 CFC_SCALES = ("loss", "gradient")
 GRAYSCALE_DIGIT_SETS = ("mnist", "fashion_mnist", "digits")
@@ -70,43 +73,45 @@ GRAYSCALE_DIGIT_SETS = ("mnist", "fashion_mnist", "digits")
 # others) and the real images per network update (CIFAR, others).
 DIGIT_LIKE_LR_IMG, OTHER_LR_IMG = 1e-4, 5e-3
 CIFAR_NET_IMAGES, OTHER_NET_IMAGES = 2000, 500
+# The image side IDC's learning rates are given at (`lr_scaling="idc"`), and
+# the side formations are counted on (`candidates_per_image`).
+REFERENCE_SIDE = 32
+MNIST_REFERENCE_SIDE = 28
 
-# Settings whose default depends on the method (None in the dataclass).
+# Settings whose default depends on the method (None in the dataclass): one
+# column per setting, one row per method (the table of the module docstring).
+_METHOD_COLUMNS = (
+    "formation",
+    "decode",
+    "init",
+    "matched",
+    "net_data",
+    "crop_gradient",
+    "score_normalization",
+    "cfc_scale",
+    "cfc_weight",
+)
 METHOD_DEFAULTS = {
-    "udd": dict(
-        crop_gradient="area",
-        score_normalization="size",
-        cfc_scale="gradient",
-        formation="tiles+regions",
-        decode="fixed",
-        cfc_weight=0.1,
-        matched="conv",
-        net_data="real",
-        init="real",
-    ),
-    "idc": dict(
-        crop_gradient="sum",
-        score_normalization="none",
-        cfc_scale="loss",
-        formation="tiles",
-        decode="trained",
-        cfc_weight=0.0,
-        matched="conv",
-        net_data="real",
-        init="mosaic",
-    ),
-    "dc": dict(
-        crop_gradient="sum",
-        score_normalization="none",
-        cfc_scale="loss",
-        formation="original",
-        decode="trained",
-        cfc_weight=0.0,
-        matched="all",
-        net_data="synthetic",
-        init="real",
-    ),
+    method: dict(zip(_METHOD_COLUMNS, row, strict=True))
+    for method, row in {
+        "udd": ("tiles+regions", "fixed", "real", "conv", "real")
+        + ("area", "size", "gradient", 0.1),
+        "idc": ("tiles", "trained", "mosaic", "conv", "real")
+        + ("sum", "none", "loss", 0.0),
+        "dc": ("original", "trained", "real", "all", "synthetic")
+        + ("sum", "none", "loss", 0.0),
+    }.items()
 }
+
+
+def is_digit_like(dataset):
+    """Whether `dataset` (a name) is a grayscale digit-like set (l1, 1e-4)."""
+    return str(dataset).lower() in GRAYSCALE_DIGIT_SETS
+
+
+def is_cifar(dataset):
+    """Whether `dataset` (a name) is a CIFAR set (2000 network images)."""
+    return str(dataset).lower().startswith("cifar")
 
 
 @dataclasses.dataclass
@@ -184,12 +189,14 @@ class DistillConfig:
             `color_crop`, IDC's matching strategy without cutout, as CutMix
             is used).
         width, depth: ConvNet size.
-        precision: `"float32"` (exact) or `"mixed_bfloat16"`: the distillation
-            network's convolutions and pooling run in bfloat16 (instance norm,
-            losses, gradients of the pixels and every variable stay float32);
-            an inner step 1.4x faster on a 2-core AVX512_BF16 CPU
-            (benchmarks/results/speed-after-bf16.md), with results that differ
-            from float32 by bfloat16 rounding.
+        precision: `"auto"`, `"float32"` (exact) or `"mixed_bfloat16"`: the
+            distillation network's convolutions and pooling run in bfloat16
+            (instance norm, losses, gradients of the pixels and every variable
+            stay float32), with results that differ from float32 by bfloat16
+            rounding. `"auto"` resolves to `mixed_bfloat16` where bfloat16 is
+            native (a GPU, or a CPU with AVX512_BF16 or AMX), else `float32`
+            (`udd_keras.precision`); the resolved value is what `resolve()`
+            returns and what a run records.
         init: `"real"` (random real images), `"mosaic"` (IDC: factor**2 real
             images downsampled into the tiles) or `"noise"`.
         init_selection: `"random"` (paper) or `"kmeans"`: which real images
@@ -248,7 +255,7 @@ class DistillConfig:
     net_augmentation: str | None = None
     width: int = 128
     depth: int = 3
-    precision: str = "float32"
+    precision: str = DEFAULT_PRECISION
     init: str | None = None
     init_selection: str = "random"
     clip: bool = True
@@ -256,39 +263,43 @@ class DistillConfig:
     checkpoint_every: int = 50
     log_every: int = 10
 
-    def resolve(self):
-        """Fills `None` fields from the method and dataset, then validates.
+    def resolve(self, auto_precision=None):
+        """Fills `None` fields from the method and dataset, resolves the
+        precision `"auto"`, then validates.
+
+        Args:
+            auto_precision: what `precision="auto"` becomes; None: this
+                machine's choice (`udd_keras.precision.detect_precision`). A
+                resumed run passes the precision it was started with.
 
         Returns:
             A new, fully specified `DistillConfig`.
         """
         _check_choice("method", self.method, METHODS)
         filled = dict(METHOD_DEFAULTS[self.method])
-        name = str(self.dataset).lower()
-        digit_like = name in GRAYSCALE_DIGIT_SETS
+        digit_like = is_digit_like(self.dataset)
         filled["metric"] = "l1" if digit_like else "mse"
         filled["net_images"] = (
-            CIFAR_NET_IMAGES if name.startswith("cifar") else OTHER_NET_IMAGES
+            CIFAR_NET_IMAGES if is_cifar(self.dataset) else OTHER_NET_IMAGES
         )
         filled["lr_img"] = DIGIT_LIKE_LR_IMG if digit_like else OTHER_LR_IMG
         filled["net_augmentation"] = "color_crop"
         values = dataclasses.asdict(self)
-        values["formation"] = _resolve_formation(values, filled["formation"])
-        _check_choice("formation", values["formation"], FORMATIONS)
-        if values["formation"] in TILED_FORMATIONS:
+        formation = get_formation(_resolve_formation(values, filled["formation"]))
+        values["formation"] = formation.name
+        if formation.tiled:
             # Tiles start as IDC's: factor**2 real images shrunk into them.
             filled["init"] = "mosaic"
         for key, default in filled.items():
             if values[key] is None:
                 values[key] = default
-        mined = values["formation"] in MINED_FORMATIONS
         if values["policy"] is None:
-            values["policy"] = (
-                "jitter" if mined else _UNMINED_POLICY[values["formation"]]
-            )
+            values["policy"] = formation.fixed_policy or "jitter"
         if values["num_selected"] is None:
-            values["num_selected"] = _DEFAULT_SELECTED[values["formation"]]
-        includes_original = values["formation"] in WHOLE_IMAGE_FORMATIONS
+            values["num_selected"] = formation.default_selected
+        if values["precision"] == AUTO:
+            values["precision"] = auto_precision or detect_precision(AUTO).precision
+        includes_original = formation.includes_original
         if values["include_original"] is None:
             values["include_original"] = includes_original
         elif bool(values["include_original"]) != includes_original:
@@ -324,23 +335,22 @@ class DistillConfig:
         )
         _check_choice("CFC scale", self.cfc_scale, CFC_SCALES)
         _check_choice("crop gradient", self.crop_gradient, CROP_GRADIENTS)
-        mined = self.formation in MINED_FORMATIONS
-        if mined and self.policy in _UNMINED_POLICY.values():
+        formation = self.formation_spec
+        mined = formation.mines
+        if mined and self.policy not in SCORED_POLICIES:
             raise UddError(
                 f"formation {self.formation!r} mines regions, so the policy must be "
                 f"one of {', '.join(SCORED_POLICIES)}; got {self.policy!r}"
             )
-        if not mined and self.policy != _UNMINED_POLICY[self.formation]:
+        if not mined and self.policy != formation.fixed_policy:
             raise UddError(
                 f"formation {self.formation!r} mines no region, so the policy must "
-                f"be {_UNMINED_POLICY[self.formation]!r}; got {self.policy!r} (for "
+                f"be {formation.fixed_policy!r}; got {self.policy!r} (for "
                 "mined regions choose one of " + ", ".join(MINED_FORMATIONS) + ")"
             )
         # Raises the formation's own message when no candidate is left.
         candidates = len(
-            formation_boxes(
-                self.formation, 32, 32, self.num_regions, self.factor
-            ).candidates
+            self.formation_boxes(REFERENCE_SIDE, REFERENCE_SIDE).candidates
         )
         if mined and not (
             isinstance(self.num_selected, int) and 1 <= self.num_selected <= candidates
@@ -388,9 +398,37 @@ class DistillConfig:
         """
         if self.lr_scaling == "none" or self.image_optimizer == "adam":
             return self.lr_img
-        side = 28 if str(self.dataset).lower() == "mnist" else 32
+        side = (
+            MNIST_REFERENCE_SIDE
+            if str(self.dataset).lower() == "mnist"
+            else REFERENCE_SIDE
+        )
         area = image_shape[0] * image_shape[1] / side**2
         return self.lr_img * self.ipc / 10 * area
+
+    @property
+    def formation_spec(self):
+        """The `udd_keras.regions.formations.Formation` of this run: whether it
+        mines regions, trains on the whole image, is built on IDC's tiles.
+
+        Example:
+        >>> DistillConfig("digits", method="idc").resolve().formation_spec.tiled
+        True
+        """
+        return get_formation(self.formation)
+
+    @property
+    def mines_regions(self):
+        """Whether the policy mines regions (the formation has candidates)."""
+        return self.formation_spec.mines
+
+    def formation_boxes(self, height, width):
+        """The formation's fixed and candidate boxes on `height x width` images.
+
+        Returns:
+            A `udd_keras.regions.formations.FormationBoxes`.
+        """
+        return self.formation_spec.boxes(height, width, self.num_regions, self.factor)
 
     @property
     def candidates_per_image(self):
@@ -399,12 +437,10 @@ class DistillConfig:
         Counted on a 32 x 32 image: corner windows that coincide with a tile are
         not mined twice (`tiles+regions`).
         """
-        if self.formation not in MINED_FORMATIONS:
+        if not self.mines_regions:
             return 0
         try:
-            boxes = formation_boxes(
-                self.formation, 32, 32, self.num_regions, self.factor
-            )
+            boxes = self.formation_boxes(REFERENCE_SIDE, REFERENCE_SIDE)
         except UddError:
             return 0
         return len(boxes.candidates)
@@ -412,12 +448,12 @@ class DistillConfig:
     @property
     def fixed_regions_per_image(self):
         """Boxes always trained on per image (IDC's tiles), 0 for none."""
-        return self.factor**2 if self.formation in TILED_FORMATIONS else 0
+        return self.factor**2 if self.formation_spec.tiled else 0
 
     @property
     def regions_per_image(self):
         """Regions trained on per stored image (K = fixed + P mined)."""
-        mined = self.num_selected if self.formation in MINED_FORMATIONS else 0
+        mined = self.num_selected if self.mines_regions else 0
         return self.fixed_regions_per_image + mined
 
     @property
@@ -436,28 +472,11 @@ class DistillConfig:
         unknown = sorted(set(values) - known)
         if unknown:
             raise UddError(f"unknown distillation settings: {', '.join(unknown)}")
-        values = dict(values)
+        # Runs written before `precision="auto"` existed ran in float32.
+        values = {"precision": LEGACY_PRECISION, **values}
         if "lr_decay_at" in values:
             values["lr_decay_at"] = tuple(values["lr_decay_at"])
         return cls(**values)
-
-    def to_json(self):
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
-
-
-# P per formation, chosen on FashionMNIST IPC 1's validation split
-# (benchmarks/results/screen-fashion_mnist-ipc1-validation.md); P is unused
-# where nothing is mined.
-_DEFAULT_SELECTED = {
-    "original": 4,
-    "tiles": 4,
-    "original+regions": 8,
-    "tiles+regions": 2,
-    "regions-in-tiles": 4,
-}
-
-# The policy of a formation that mines nothing.
-_UNMINED_POLICY = {"original": "none", "tiles": "uniform"}
 
 
 def _resolve_formation(values, method_default):
@@ -472,14 +491,15 @@ def _resolve_formation(values, method_default):
     if values["formation"] is not None:
         return values["formation"]
     policy = values["policy"]
-    for formation, unmined_policy in _UNMINED_POLICY.items():
-        if policy == unmined_policy:
-            return formation
+    for name in FORMATIONS:
+        if policy is not None and policy == get_formation(name).fixed_policy:
+            return name
     if policy is not None and values["include_original"]:
         # A config from before formations existed: mined regions + the image.
         return "original+regions"
-    if policy is not None and method_default not in MINED_FORMATIONS:
-        return "tiles+regions" if method_default == "tiles" else "original+regions"
+    default = get_formation(method_default)
+    if policy is not None and not default.mines:
+        return "tiles+regions" if default.tiled else "original+regions"
     return method_default
 
 

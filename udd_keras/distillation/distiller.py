@@ -29,14 +29,20 @@ the chief's checkpoints on `resume`, and export nothing.
 """
 
 import dataclasses
-import math
 import time
 
 import numpy as np
 import tensorflow as tf
 
+from udd_keras.distillation.callbacks import (
+    Checkpoints,
+    MetricsLog,
+    TensorBoard,
+    TerminateOnNonFinite,
+)
 from udd_keras.distillation.config import DistillConfig
 from udd_keras.distillation.engine import DistillationEngine, fold_in
+from udd_keras.distillation.image_optimizers import ImageAdam
 from udd_keras.distillation.initialization import initial_images
 from udd_keras.distillation.presets import preset_settings
 from udd_keras.distillation.run_directory import RunDirectory
@@ -50,11 +56,10 @@ from udd_keras.errors import (
 )
 from udd_keras.preemption import (
     PREEMPTED_EXIT_CODE,
-    StopFlag,
     stop_on_notice,
     worker_lost_error,
 )
-from udd_keras.regions.formations import MINED_FORMATIONS
+from udd_keras.training.callbacks import CallbackList
 
 # How runs configured before formations existed behaved, for fields added since.
 _PRE_FORMATION_SETTINGS = {
@@ -117,10 +122,6 @@ class DistillResult:
     out_dir: object = None
 
 
-# The signal flag moved to `udd_keras.preemption`; the old name stays.
-_StopFlag = StopFlag
-
-
 def pixel_range(normalization, channels):
     """Valid normalised pixel values: `((0 - mean) / std, (1 - mean) / std)`."""
     mean = np.broadcast_to(np.asarray(normalization.mean, np.float32), (channels,))
@@ -140,8 +141,11 @@ class Distiller:
         logdir: TensorBoard log directory, or None.
         strategy: a `tf.distribute.Strategy`, default the current one.
         data_dir: where dataset files are, for `load_dataset`.
-        callbacks: objects with `on_step(step, total, record)` and/or
-            `on_start(step, total)`, e.g. a progress bar.
+        callbacks: `udd_keras.training.Callback`s, or objects with some of
+            its hooks: `on_start(step, total)`, `on_step(step, total, logs)`
+            (`logs` as `distillation.callbacks` describes) and `close()`,
+            called once the run ends however it ends. They run after the
+            run's logging and before its checkpoint of the step.
 
     Example:
     >>> config = DistillConfig("digits", ipc=1, iterations=1, inner_steps=2,
@@ -213,44 +217,73 @@ class Distiller:
             pixel_range=pixel_range(dataset.normalization, dataset.image_shape[-1]),
             strategy=self.strategy,
         )
-        # lr_img is a rate for [0, 1] pixels (as IDC's); the images are stored
-        # normalised, x = (p - mean) / std, so the same update in pixel space
-        # is a step of lr / std**2 per channel in normalised space.
-        std = np.broadcast_to(
+        # lr_img is a rate for [0, 1] pixels (as IDC's); the optimizer turns
+        # it into a per-channel rate for the normalised images.
+        self.std = np.broadcast_to(
             np.asarray(dataset.normalization.std, np.float32),
             (dataset.image_shape[-1],),
         )
-        # Adam's step does not scale with the gradient: a pixel step of lr is a
-        # normalised step of lr / std.
-        power = 1 if self.config.image_optimizer == "adam" else 2
-        self.lr_scale = (1.0 / std**power).astype(np.float32)
         self.step = tf.Variable(0, dtype=tf.int64, name="step")
-        state = dict(
-            step=self.step,
-            images=self.engine.images,
-            image_velocity=self.engine.image_velocity,
-            image_second_moment=self.engine.image_second_moment,
-            image_updates=self.engine.image_updates,
-            image_lr=self.engine.image_lr,
-            # The variables themselves: Keras 3 does not expose layers kept in
-            # Python lists to TF's object-graph checkpointing.
-            network_weights=list(self.engine.model.weights),
-            network_velocity=self.engine.network_velocity,
-            class_centers=self.engine.class_centers,
-            centers_filled=self.engine.centers_filled,
-        )
+        self.metrics_log = MetricsLog(self.config.log_every, self.run_dir)
         self.checkpoint = tf.train.Checkpoint(
-            **state, trained_boxes=self.engine.trained_boxes
+            **self._checkpointed_state(),
+            image_optimizer=self.engine.image_optimizer,
+            trained_boxes=self.engine.trained_boxes,
         )
-        # Checkpoints written before `trained_boxes` existed restore through
-        # this one: the same variables, without the boxes.
-        self._legacy_checkpoint = tf.train.Checkpoint(**state)
         self._boxes_restored = False
         self.manager = None
         if self.run_dir is not None:
             self.manager = tf.train.CheckpointManager(
                 self.checkpoint, str(self.run_dir.checkpoints), max_to_keep=2
             )
+
+    def _checkpointed_state(self):
+        """What every checkpoint layout holds, the image optimizer aside."""
+        engine = self.engine
+        return dict(
+            step=self.step,
+            images=engine.images,
+            # The variables themselves: Keras 3 does not expose layers kept in
+            # Python lists to TF's object-graph checkpointing.
+            network_weights=list(engine.model.weights),
+            network_velocity=engine.network_velocity,
+            class_centers=engine.class_centers,
+            centers_filled=engine.centers_filled,
+        )
+
+    def _legacy_checkpoints(self):
+        """Checkpoints of the layouts before the image optimizers had classes.
+
+        Their image-optimizer state was kept under `image_velocity` (SGD's
+        velocity, Adam's first moment), `image_second_moment` and
+        `image_updates` (Adam's; unused zeros under SGD) and `image_lr`.
+
+        Returns:
+            `[(checkpoint, restores_boxes)]`: with the trained boxes (layout of
+            2026-12-02), then without (before the boxes were kept).
+        """
+        optimizer = self.engine.image_optimizer
+        if isinstance(optimizer, ImageAdam):
+            first, second, updates = optimizer.state()
+        else:
+            (first,) = optimizer.state()
+            # Read and dropped: SGD has no such state.
+            second = tf.Variable(tf.zeros_like(first))
+            updates = tf.Variable(0.0)
+        state = dict(
+            **self._checkpointed_state(),
+            image_velocity=first,
+            image_second_moment=second,
+            image_updates=updates,
+            image_lr=optimizer.learning_rate,
+        )
+        return [
+            (
+                tf.train.Checkpoint(**state, trained_boxes=self.engine.trained_boxes),
+                True,
+            ),
+            (tf.train.Checkpoint(**state), False),
+        ]
 
     # ------------------------------------------------------------ validation
 
@@ -271,8 +304,9 @@ class Distiller:
         # Resolved, so that the saved config compares with the values the run
         # used for every field.
         saved = DistillConfig.from_dict(values).resolve()
-        given = config.resolve().to_dict()
-        if saved.formation not in MINED_FORMATIONS:
+        # precision "auto" resumes in the precision the run started with.
+        given = config.resolve(auto_precision=saved.precision).to_dict()
+        if not saved.mines_regions:
             # P is unused when nothing is mined (older configs stored 8).
             ignored.add("num_selected")
         differing = [
@@ -365,13 +399,22 @@ class Distiller:
         return False
 
     def _restore_checkpoint(self, path):
-        """Restores `path`, written with or without the trained boxes."""
+        """Restores `path`, written by this layout or an earlier one."""
         try:
             self.checkpoint.restore(path).assert_consumed()
             self._boxes_restored = True
-        except AssertionError:
-            self._legacy_checkpoint.restore(path).assert_consumed()
-            self._boxes_restored = False
+            return
+        except AssertionError as error:
+            mismatch = error
+        for checkpoint, restores_boxes in self._legacy_checkpoints():
+            try:
+                checkpoint.restore(path).assert_consumed()
+            except AssertionError as error:
+                mismatch = error
+                continue
+            self._boxes_restored = restores_boxes
+            return
+        raise mismatch
 
     def _release_run_dir(self):
         """Unlocks the output directory; deletes a worker's temporary one."""
@@ -443,24 +486,19 @@ class Distiller:
                 good checkpoint is kept.
         """
         start = time.perf_counter()
+        callbacks = CallbackList()
         try:
             restored = self._restore()
             if self.run_dir is not None and not restored:
                 self.run_dir.write_config(self.config.to_dict())
-            writer = None
-            if self.logdir and self.chief:
-                writer = tf.summary.create_file_writer(self.logdir)
-            step = int(self.step.numpy())
-            for callback in self.callbacks:
-                if hasattr(callback, "on_start"):
-                    callback.on_start(step, self.total_steps)
             with stop_on_notice(
                 self.strategy,
-                self._save_on_notice,
+                self._save_checked,
                 self._preempted,
                 self._after_lost_worker,
             ) as (stop, coordinator):
-                step = self._loop(step, stop, writer, coordinator)
+                callbacks = self._loop_callbacks(stop, coordinator)
+                self._loop(callbacks)
             result = self._finish(time.perf_counter() - start)
         except tf.errors.OpError as error:
             lost = worker_lost_error(error, self.strategy, self._after_lost_worker())
@@ -468,25 +506,62 @@ class Distiller:
                 raise
             raise lost from None
         finally:
-            self._release_run_dir()
+            try:
+                callbacks.close()
+            finally:
+                self._release_run_dir()
         return result
 
-    def _save_on_notice(self):
-        """The checkpoint every worker saves at the step they agreed to stop at."""
+    def _loop_callbacks(self, stop, coordinator):
+        """The loop's callbacks, in the order `distillation.callbacks` gives."""
+        config = self.config
+        callbacks = [
+            TerminateOnNonFinite(self._kept_checkpoint, config.lr_img),
+            self.metrics_log,
+        ]
+        if self.logdir and self.chief:
+            callbacks.append(TensorBoard(self.logdir, config.log_every))
+        checkpoints = Checkpoints(
+            self._save_checked,
+            config.checkpoint_every,
+            config.inner_steps,
+            stop,
+            coordinator,
+            self._interrupted,
+        )
+        return CallbackList([*callbacks, *self.callbacks, checkpoints])
+
+    def _save_checked(self):
+        """Saves the current step, once its state is checked finite."""
         iteration, inner = divmod(int(self.step.numpy()) - 1, self.config.inner_steps)
         self._check_state_is_finite(iteration, inner)
         self.save()
 
+    def _interrupted(self, stop):
+        """The error of a run stopped by a signal, raised after its checkpoint."""
+        return self._stopped(stop.signal_name, stop.signal_number)
+
     def _preempted(self, notice, signal_number):
-        step = int(self.step.numpy())
-        where = (
-            f"every worker saved its checkpoint in {self.shared_dir.path}; restart "
-            "every worker with the same command and --resume"
-            if self.shared_dir
-            else "nothing saved (no output directory)"
-        )
-        return DistillationPreempted(
-            f"stopped by {notice} at step {step}/{self.total_steps}; {where}",
+        """The error of a multi-worker run stopped by a notice, every worker saved."""
+        return self._stopped(notice, signal_number, preempted=True)
+
+    def _stopped(self, cause, signal_number, preempted=False):
+        if self.shared_dir is None:
+            where = "nothing saved (no output directory)"
+        elif preempted:
+            where = (
+                f"every worker saved its checkpoint in {self.shared_dir.path}; "
+                "restart every worker with the same command and --resume"
+            )
+        else:
+            where = (
+                f"checkpoint saved in {self.shared_dir.path}; resume with "
+                "--resume (the same command and settings)"
+            )
+        error = DistillationPreempted if preempted else DistillationInterrupted
+        return error(
+            f"stopped by {cause} at step {int(self.step.numpy())}/"
+            f"{self.total_steps}; {where}",
             signal_number=signal_number,
         )
 
@@ -505,9 +580,12 @@ class Distiller:
             "the same command and --resume"
         )
 
-    def _loop(self, step, stop, writer, coordinator=None):
+    def _loop(self, callbacks):
+        """Takes the remaining steps, calling `callbacks` around each."""
         config = self.config
         base_key = tf.constant([config.seed, 0], tf.int32)
+        step = int(self.step.numpy())
+        callbacks.on_start(step, self.total_steps)
         network_ready = self.resume and step % config.inner_steps != 0
         last = time.perf_counter()
         while step < self.total_steps:
@@ -516,105 +594,26 @@ class Distiller:
                 if inner == 0:
                     self.engine.reset_network(self._network_seed(iteration))
                 network_ready = True
-                self.engine.image_lr.assign(self.image_lr_at(iteration) * self.lr_scale)
-            key = fold_in(base_key, iteration, inner)
-            boxes = self.engine.select_regions(key)
-            self.engine.trained_boxes.assign(boxes)
+                self.engine.image_optimizer.set_pixel_learning_rate(
+                    self.image_lr_at(iteration), self.std
+                )
+            logs = self.engine.train_step(
+                fold_in(base_key, iteration, inner), inner == 0
+            )
             self._boxes_restored = True
-            if inner == 0 and config.cfc_weight:
-                self.engine.fill_centers(boxes)
-            losses = self.engine.update_images(key, boxes).numpy()
-            network_loss = float(self.engine.update_network(key).numpy())
-            values = [*losses.tolist(), network_loss]
-            if not all(math.isfinite(v) for v in values):
-                names = (
-                    "loss",
-                    "matching loss",
-                    "CFC loss",
-                    "CFC gradient ratio",
-                    "network loss",
-                )
-                name, value = next(
-                    (n, v)
-                    for n, v in zip(names, values, strict=False)
-                    if not math.isfinite(v)
-                )
-                raise NonFiniteLossError(
-                    f"{name} became {value} at iteration {iteration}, inner step "
-                    f"{inner}; {self._kept_checkpoint()}. Try a smaller "
-                    f"--lr-img (now {config.lr_img})"
-                )
             step += 1
             self.step.assign(step)
             now = time.perf_counter()
-            record = {
+            logs = {
                 "step": step,
                 "iteration": iteration,
                 "inner_step": inner,
-                "loss": values[0],
-                "matching_loss": values[1],
-                "cfc_loss": values[2],
-                "cfc_gradient_ratio": values[3],
-                "network_loss": network_loss,
+                **{name: float(value) for name, value in logs.items()},
                 "image_lr": self.image_lr_at(iteration),
                 "seconds": now - last,
             }
             last = now
-            if step % config.log_every == 0 or step == self.total_steps:
-                self._log(record, writer)
-            for callback in self.callbacks:
-                if hasattr(callback, "on_step"):
-                    callback.on_step(step, self.total_steps, record)
-            end_of_iteration = step % config.inner_steps == 0
-            if coordinator is not None:
-                # Several workers: all stop after the step they agree on,
-                # saving first (`_save_on_notice`, `_preempted`).
-                coordinator.step_done()
-                stopping = False
-            else:
-                # Read the flag once: a signal arriving between two reads would
-                # otherwise stop the run without the checkpoint its message
-                # names.
-                stopping = stop.signal_name is not None
-            if step % config.checkpoint_every == 0 or end_of_iteration or stopping:
-                self._check_state_is_finite(iteration, inner)
-                self.save()
-            if stopping:
-                where = (
-                    f"checkpoint saved in {self.shared_dir.path}; resume with "
-                    "--resume (the same command and settings)"
-                    if self.shared_dir
-                    else "nothing saved (no output directory)"
-                )
-                raise DistillationInterrupted(
-                    f"stopped by {stop.signal_name} at step {step}/"
-                    f"{self.total_steps}; {where}",
-                    signal_number=stop.signal_number,
-                )
-        return step
-
-    def _log(self, record, writer):
-        if self.run_dir is not None:
-            self.run_dir.append_metrics(record)
-        self._metrics_in_memory.append(record)
-        if writer is not None:
-            with writer.as_default(step=record["step"]):
-                for name in (
-                    "loss",
-                    "matching_loss",
-                    "cfc_loss",
-                    "cfc_gradient_ratio",
-                    "network_loss",
-                    "image_lr",
-                ):
-                    tf.summary.scalar(f"distill/{name}", record[name])
-            writer.flush()
-
-    @property
-    def _metrics_in_memory(self):
-        if not hasattr(self, "_metrics"):
-            self._metrics = []
-        return self._metrics
+            callbacks.on_step(step, self.total_steps, logs)
 
     def final_regions(self):
         """The regions the images were last trained on; int32 (N, K, 4).
@@ -644,17 +643,12 @@ class Distiller:
         """
         images = self.engine.images.numpy()
         boxes = self.final_regions()
-        metrics = (
-            self.run_dir.read_metrics()
-            if self.run_dir is not None
-            else list(self._metrics_in_memory)
-        )
         return DistillResult(
             images=images,
             labels=self.labels,
             boxes=boxes,
             config=self.config,
-            metrics=metrics,
+            metrics=self.metrics_log.read(),
             seconds=seconds,
             out_dir=self.shared_dir.path if self.shared_dir else None,
         )
@@ -733,20 +727,19 @@ def _decoded_for_display(tfrecord_path, config):
     return decoded, names
 
 
+# The keyword arguments of `distill` that go to `Distiller`, not to the config.
+RUN_OPTIONS = ("resume", "force", "logdir", "strategy", "data_dir")
+
+
 def distill(
     dataset,
     ipc=1,
     out_dir=None,
     *,
-    resume=False,
-    force=False,
-    logdir=None,
-    strategy=None,
-    data_dir=None,
-    callbacks=(),
-    progress=False,
     preset=None,
-    **settings,
+    progress=False,
+    callbacks=(),
+    **options,
 ):
     """Distils `dataset` into `ipc` synthetic images per class.
 
@@ -756,13 +749,15 @@ def distill(
         ipc: int, images per class.
         out_dir: directory for the TFRecord, PNG, config, metrics and
             checkpoints, or None to keep the result in memory.
-        resume, force, logdir, strategy, data_dir, callbacks: see `Distiller`.
-        progress: bool, show a rich progress bar.
         preset: None (the paper's settings) or a name in
             `udd_keras.distillation.presets.PRESETS`, e.g. `"cpu-hour"`;
-            `settings` given explicitly win over the preset's.
-        **settings: any `DistillConfig` field, e.g. `method="idc"`,
-            `iterations=10`.
+            settings given explicitly win over the preset's.
+        progress: bool, show a rich progress bar.
+        callbacks: `udd_keras.training.Callback`s (or objects with some of
+            `on_start`, `on_step`, `close`), see `Distiller`.
+        **options: the run options `resume`, `force`, `logdir`, `strategy`,
+            `data_dir` (see `Distiller`), and any `DistillConfig` field, e.g.
+            `method="idc"`, `iterations=10`.
 
     Returns:
         A `DistillResult`.
@@ -774,28 +769,16 @@ def distill(
     """
     name = dataset if isinstance(dataset, str) else dataset.name
     loaded = None if isinstance(dataset, str) else dataset
+    run_options = {key: options.pop(key) for key in RUN_OPTIONS if key in options}
     if preset is not None:
-        settings = preset_settings(preset, **settings)
-    config = DistillConfig(dataset=name, ipc=ipc, **settings)
+        options = preset_settings(preset, **options)
+    config = DistillConfig(dataset=name, ipc=ipc, **options)
     callbacks = list(callbacks)
     if progress:
         from udd_keras.progress import DistillProgress
 
         callbacks.append(DistillProgress())
     distiller = Distiller(
-        config,
-        dataset=loaded,
-        out_dir=out_dir,
-        resume=resume,
-        force=force,
-        logdir=logdir,
-        strategy=strategy,
-        data_dir=data_dir,
-        callbacks=callbacks,
+        config, dataset=loaded, out_dir=out_dir, callbacks=callbacks, **run_options
     )
-    try:
-        return distiller.run()
-    finally:
-        for callback in callbacks:
-            if hasattr(callback, "close"):
-                callback.close()
+    return distiller.run()

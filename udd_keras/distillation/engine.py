@@ -1,8 +1,8 @@
 """The compiled steps of Algorithm 1: region selection, image update, network update.
 
-`DistillationEngine` owns the state of a run (synthetic images, their momentum, the
-network and its momentum, the CFC class centres) as TF variables, and three
-`tf.function`s that are traced once per run:
+`DistillationEngine` owns the state of a run (synthetic images, their optimizer,
+the network and its momentum, the CFC class centres) as TF variables, and three
+`tf.function`s that are traced once per run (`train_step` runs them in order):
 
 - `select_regions(key)`: scores every candidate region of every synthetic image
   with the current network (one batched pass, paper Fig. 4b) and returns the P
@@ -11,7 +11,8 @@ network and its momentum, the CFC class centres) as TF variables, and three
   training images S_train (image + its regions, cropped and resized
   differentiably), siamese-augmented with the same parameters; the loss is the
   gradient-matching distance plus the weighted CFC loss; its gradient reaches the
-  stored pixels through every region. One SGD-momentum step on the images.
+  stored pixels through every region. One step of the image optimizer
+  (`image_optimizers.py`: SGD with momentum, or Adam) on the images.
 - `update_network(key)`: one pass of the network over `net_images` random real
   images (the synthetic set for `dc`), with DSA and CutMix, SGD with momentum and
   L2 weight decay (added to the gradient, as PyTorch's SGD does).
@@ -46,8 +47,8 @@ result, up to float rounding, with any number R of replicas:
   all-reduced f_c of every class, computed first with one extra forward pass of
   its classes' synthetic images (with R = 1 the loop is sequential and this pass
   is skipped).
-- Updated in cross-replica context: images, their momentum, the network
-  weights and momentum, the CFC centres. The SGD steps go through
+- Updated in cross-replica context: images, their optimizer's state, the
+  network weights and momentum, the CFC centres. The optimizer steps go through
   `strategy.extended.update` with the all-reduced (identical) per-replica
   values, so every replica's copy of a variable gets the same value and no
   variable needs an aggregation mode. Variables are ordinary `tf.Variable`s
@@ -58,7 +59,8 @@ result, up to float rounding, with any number R of replicas:
 import numpy as np
 import tensorflow as tf
 
-from udd_keras.augmentation import apply, augment, cutmix, sample_params
+from udd_keras.augmentation import apply, sample_params
+from udd_keras.distillation.image_optimizers import get_image_optimizer
 from udd_keras.distillation.network import build_network, reinitialize
 from udd_keras.losses import (
     cfc_loss,
@@ -73,10 +75,13 @@ from udd_keras.policies import (
     window_masks,
 )
 from udd_keras.regions import form_training_images
-from udd_keras.regions.formations import formation_boxes
+from udd_keras.training.sgd import MomentumSGD
+from udd_keras.training.step import ClassifierStep
 
 # Purposes folded into random keys, so no two draws share a key.
 _REAL_BATCH, _AUGMENT, _SUBSAMPLE, _SCORING, _NETWORK = range(5)
+# What `update_images` returns, in this order.
+IMAGE_LOSSES = ("loss", "matching_loss", "cfc_loss", "cfc_gradient_ratio")
 
 
 def fold_in(key, *values):
@@ -105,6 +110,20 @@ def sample_without_replacement(key, count, size):
     """`size` distinct random indices in `[0, count)`; int32 (size,)."""
     keys = tf.random.stateless_uniform(tf.reshape(count, [1]), key)
     return tf.math.top_k(keys, k=size, sorted=False).indices
+
+
+def _image_optimizer(config, clip, strategy):
+    """The image optimizer `config` names: SGD with `momentum_img`, or Adam."""
+    settings = {"momentum": config.momentum_img}
+    if config.image_optimizer != "sgd":
+        settings = {}
+    return get_image_optimizer(
+        config.image_optimizer,
+        learning_rate=config.lr_img,
+        clip=clip,
+        strategy=strategy,
+        **settings,
+    )
 
 
 class DistillationEngine(tf.Module):
@@ -147,19 +166,6 @@ class DistillationEngine(tf.Module):
                 dtype=config.precision,
             )
             self.images = tf.Variable(initial_images, name="synthetic_images")
-            # SGD's velocity, or Adam's first moment.
-            self.image_velocity = tf.Variable(
-                tf.zeros_like(initial_images), name="image_velocity"
-            )
-            # Adam only: second moment and the number of updates so far.
-            self.image_second_moment = tf.Variable(
-                tf.zeros_like(initial_images), name="image_second_moment"
-            )
-            self.image_updates = tf.Variable(0.0, name="image_updates")
-            # Per channel: the distiller scales the pixel-space rate by 1 / std**2.
-            self.image_lr = tf.Variable(
-                tf.fill([self.image_shape[-1]], float(config.lr_img)), name="image_lr"
-            )
             self.network_velocity = [
                 tf.Variable(tf.zeros_like(v), name="network_velocity")
                 for v in self.model.trainable_variables
@@ -176,6 +182,9 @@ class DistillationEngine(tf.Module):
                 tf.zeros([len(self.labels), config.regions_per_image, 4], tf.int32),
                 name="trained_boxes",
             )
+        clip = pixel_range if config.clip else None
+        self.image_optimizer = _image_optimizer(config, clip, self.strategy)
+        self.image_optimizer.build(self.images)
         self.matched_variables = select_matched_variables(self.model, config.matched)
         self.x_train = tf.constant(x_train, tf.float32)
         self.y_train = tf.constant(y_train, tf.int32)
@@ -183,37 +192,20 @@ class DistillationEngine(tf.Module):
         self.class_table = tf.constant(table)
         self.class_counts = tf.constant(counts)
         self.smallest_class = int(counts.min())
-        self.pixel_range = pixel_range
-        self.formation = formation_boxes(
-            config.formation, height, width, config.num_regions, config.factor
-        )
+        self.formation = config.formation_boxes(height, width)
         self.candidate_boxes = self.formation.candidates
         self.masks = None
         if self.formation.mines:
             response_map = self._forward(self.images[:1])[0]
             self.masks = tf.constant(
                 window_masks(
-                    self.candidate_boxes + self._frame_offset(),
-                    self._frame_size(),
+                    self.candidate_boxes + self.model.frame_offset,
+                    self.model.frame_size,
                     response_map.shape[1:3],
                 )
             )
 
     # ----------------------------------------------------------------- network
-
-    def _frame_offset(self):
-        """Pixel offset of the image inside the frame the response map covers.
-
-        ConvNet treats 28 px images as 32 px (padding 3 before a 'valid' 3x3
-        convolution), so its maps cover a 32 px frame with the image 2 px in.
-        """
-        return (self._frame_size()[0] - self.image_shape[0]) // 2
-
-    def _frame_size(self):
-        height, width = self.image_shape[:2]
-        if (height, width) == (28, 28):
-            return (32, 32)
-        return (height, width)
 
     def _forward(self, images, training=False):
         """`(response map (B, h, w, c), embedding (B, D), logits (B, K))`.
@@ -510,71 +502,6 @@ class DistillationEngine(tf.Module):
         ratio = weight * cfc_norm / (matching_norm + 1e-12)
         return matching_gradient + weight * cfc_gradient, ratio
 
-    def _sgd_step(
-        self, variable, velocity, gradient, lr, momentum, weight_decay=0.0, clip=None
-    ):
-        """SGD with momentum and coupled L2 weight decay (PyTorch's `SGD`).
-
-        `velocity = momentum * velocity + gradient + weight_decay * variable`,
-        then `variable -= lr * velocity` (clipped to `clip` when given). Runs on
-        every replica's copy through `strategy.extended.update`, with that
-        replica's (all-reduced, hence identical) `gradient`.
-
-        Args:
-            variable, velocity: `tf.Variable`s (mirrored or not) of one shape.
-            gradient: a tensor, or per-replica tensors, of that shape.
-            lr, momentum, weight_decay: floats or scalar variables.
-            clip: `(low, high)` or None.
-        """
-
-        def update_velocity(velocity, gradient, variable):
-            if weight_decay:
-                gradient = gradient + weight_decay * variable
-            return velocity.assign(momentum * velocity + gradient)
-
-        def update_variable(variable, velocity):
-            value = variable - lr * velocity
-            if clip is not None:
-                value = tf.clip_by_value(value, *clip)
-            return variable.assign(value)
-
-        extended = self.strategy.extended
-        extended.update(velocity, update_velocity, args=(gradient, variable))
-        extended.update(variable, update_variable, args=(velocity,))
-
-    def _adam_step(self, gradient, clip=None, beta1=0.9, beta2=0.999, epsilon=1e-8):
-        """One Adam step on the images (bias-corrected, as `keras.optimizers.Adam`).
-
-        Each pixel moves by about `image_lr` (normalised units) per step, whatever
-        the scale of its gradient: the step size is set by the learning rate
-        alone, which is what a short budget needs.
-        """
-        extended = self.strategy.extended
-        extended.update(self.image_updates, lambda count: count.assign_add(1.0))
-
-        def update_moments(first, second, gradient):
-            first.assign(beta1 * first + (1.0 - beta1) * gradient)
-            return second.assign(beta2 * second + (1.0 - beta2) * tf.square(gradient))
-
-        def update_images(images, first, second, count):
-            first = first / (1.0 - tf.pow(beta1, count))
-            second = second / (1.0 - tf.pow(beta2, count))
-            value = images - self.image_lr * first / (tf.sqrt(second) + epsilon)
-            if clip is not None:
-                value = tf.clip_by_value(value, *clip)
-            return images.assign(value)
-
-        extended.update(
-            self.image_velocity,
-            update_moments,
-            args=(self.image_second_moment, gradient),
-        )
-        extended.update(
-            self.images,
-            update_images,
-            args=(self.image_velocity, self.image_second_moment, self.image_updates),
-        )
-
     def _first(self, value):
         """The value of the first local replica (all replicas hold the same)."""
         return self.strategy.experimental_local_results(value)[0]
@@ -588,31 +515,38 @@ class DistillationEngine(tf.Module):
             boxes: int32 (num_images, K, 4), from `select_regions`.
 
         Returns:
-            float32 (4,): mean over classes of the total, matching and CFC
-            losses and of the CFC / matching pixel-gradient norm ratio (0
-            without CFC).
+            Logs: float32 scalars `loss`, `matching_loss`, `cfc_loss` and
+            `cfc_gradient_ratio` (the CFC / matching pixel-gradient norm
+            ratio, 0 without CFC), each the mean over classes.
         """
         gradient, totals, centers, filled = self.strategy.run(
             self._replica_image_gradients, args=(key, boxes)
         )
-        clip = None
-        if self.config.clip and self.pixel_range is not None:
-            clip = self.pixel_range
-        if self.config.image_optimizer == "adam":
-            self._adam_step(gradient, clip)
-        else:
-            self._sgd_step(
-                self.images,
-                self.image_velocity,
-                gradient,
-                self.image_lr,
-                self.config.momentum_img,
-                clip=clip,
-            )
+        self.image_optimizer.apply(gradient, self.images)
         if self.config.cfc_weight:
             self.class_centers.assign(self._first(centers))
             self.centers_filled.assign(self._first(filled))
-        return self._first(totals) / self.num_classes
+        means = tf.unstack(self._first(totals) / self.num_classes)
+        return dict(zip(IMAGE_LOSSES, means, strict=True))
+
+    def train_step(self, key, first_inner_step):
+        """One inner step of Algorithm 1: regions, image update, network update.
+
+        Args:
+            key: int32 (2,), the random key of this step.
+            first_inner_step: bool, the network was just re-initialised (the
+                CFC centres are filled from it first).
+
+        Returns:
+            Logs: the float32 scalars of `update_images` and `network_loss`.
+        """
+        boxes = self.select_regions(key)
+        self.trained_boxes.assign(boxes)
+        if first_inner_step and self.config.cfc_weight:
+            self.fill_centers(boxes)
+        logs = self.update_images(key, boxes)
+        logs["network_loss"] = self.update_network(key)
+        return logs
 
     # ----------------------------------------------------------------- network
 
@@ -621,41 +555,28 @@ class DistillationEngine(tf.Module):
             return tf.convert_to_tensor(self.images), tf.constant(self.labels)
         return self.x_train, self.y_train
 
-    def _replica_network_gradients(self, images, targets):
-        """Gradients of this replica's slice of a batch, all-reduced.
-
-        Args:
-            images: float32 (B, H, W, C), the whole augmented batch.
-            targets: float32 (B, num_classes), its (mixed) one-hot labels.
-
-        Returns:
-            `(gradients, loss)`: the gradients of the batch-mean cross-entropy
-            for every trainable variable, and that mean; the same on every
-            replica.
-        """
-        context = tf.distribute.get_replica_context()
-        replicas = context.num_replicas_in_sync
-        replica = context.replica_id_in_sync_group
-        size = tf.shape(images)[0]
-        begin, end = size * replica // replicas, size * (replica + 1) // replicas
-        variables = self.model.trainable_variables
-        with tf.GradientTape() as tape:
-            logits = self.model(images[begin:end], training=True)
-            loss = tf.reduce_sum(
-                tf.keras.losses.categorical_crossentropy(
-                    targets[begin:end], logits, from_logits=True
-                )
-            ) / tf.cast(size, tf.float32)
-        gradients = tape.gradient(loss, variables)
-        if replicas > 1:
-            gradients, loss = context.all_reduce(
-                tf.distribute.ReduceOp.SUM, [gradients, loss]
-            )
-        return gradients, loss
+    def _network_step(self):
+        """The network's `ClassifierStep`: DSA, CutMix, PyTorch-form SGD."""
+        config = self.config
+        optimizer = MomentumSGD(
+            self.network_velocity, config.net_lr, config.net_momentum, self.strategy
+        )
+        return ClassifierStep(
+            self.model,
+            optimizer,
+            self.num_classes,
+            augmentation=config.net_augmentation,
+            cutmix_probability=config.net_cutmix,
+            weight_decay=config.net_weight_decay,
+            strategy=self.strategy,
+        )
 
     @tf.function
     def update_network(self, key):
         """Trains the network for one pass over `net_images` images.
+
+        Each batch is one `ClassifierStep` (the evaluation's step), its
+        augmentation and CutMix keyed by the inner step and the batch.
 
         Returns:
             float32 scalar, the mean cross-entropy of the pass.
@@ -665,33 +586,17 @@ class DistillationEngine(tf.Module):
         total = min(config.net_images, int(x.shape[0]))
         picks = sample_without_replacement(fold_in(key, _NETWORK), x.shape[0], total)
         batches = -(-total // config.net_batch)
-        variables = self.model.trainable_variables
+        step = self._network_step()
         loss_sum = tf.constant(0.0)
         for batch in tf.range(batches):
             start = batch * config.net_batch
             indices = picks[start : start + config.net_batch]
-            images, labels = tf.gather(x, indices), tf.gather(y, indices)
             batch_key = fold_in(key, _NETWORK, batch)
-            images = augment(
-                images, config.net_augmentation, fold_in(batch_key, 1), per_sample=True
+            loss, _ = step.update(
+                tf.gather(x, indices),
+                tf.gather(y, indices),
+                fold_in(batch_key, 1),
+                fold_in(batch_key, 2),
             )
-            targets = tf.one_hot(labels, self.num_classes)
-            images, targets = cutmix(
-                images, targets, config.net_cutmix, fold_in(batch_key, 2)
-            )
-            gradients, loss = self.strategy.run(
-                self._replica_network_gradients, args=(images, targets)
-            )
-            for variable, velocity, gradient in zip(
-                variables, self.network_velocity, gradients, strict=True
-            ):
-                self._sgd_step(
-                    variable.value,
-                    velocity,
-                    gradient,
-                    config.net_lr,
-                    config.net_momentum,
-                    weight_decay=config.net_weight_decay,
-                )
-            loss_sum += self._first(loss)
+            loss_sum += loss
         return loss_sum / tf.cast(batches, tf.float32)

@@ -7,6 +7,7 @@ from the layers' own initializers with a fresh seed.
 """
 
 from udd_keras.models import ConvNet
+from udd_keras.seeding import reinitialization_seed
 
 _WEIGHT_INITIALIZERS = (
     ("kernel", "kernel_initializer"),
@@ -54,7 +55,7 @@ def reinitialize(model, seed):
                 continue
             config = initializer.get_config()
             if "seed" in config:
-                config["seed"] = seed * 1009 + index * 7 + count
+                config["seed"] = reinitialization_seed(seed, index, count)
             fresh = initializer.__class__.from_config(config)
             variable.assign(fresh(variable.shape, dtype=variable.dtype))
             count += 1

@@ -33,7 +33,6 @@ import tensorflow as tf
 from udd_keras.distribute import is_chief
 from udd_keras.errors import UddError
 from udd_keras.evaluation.run import EvalRun
-from udd_keras.evaluation.training import default_strategy
 from udd_keras.files import atomic_write_json
 from udd_keras.preemption import (
     Preempted,
@@ -41,6 +40,7 @@ from udd_keras.preemption import (
     preemption_coordinator,
     worker_lost_error,
 )
+from udd_keras.training.classifier import default_strategy
 
 FORMAT = "udd-keras-evaluation-progress"
 VERSION = 1
@@ -55,29 +55,36 @@ def _hash_array(array):
     return digest.hexdigest()
 
 
+def _labels(y_train):
+    """Labels as int64, soft labels (2-D) as float32, for hashing."""
+    y_train = np.asarray(y_train)
+    return y_train.astype(np.float32 if y_train.ndim == 2 else np.int64)
+
+
 def fingerprint(x_train, y_train, strategy, settings):
     """What a finished run depends on, as a sha256 hex digest.
 
     Args:
         x_train: float32 array (N, H, W, C), the training images.
-        y_train: int array (N,).
+        y_train: int array (N,), or float array (N, classes) of soft labels.
         strategy: the `tf.distribute.Strategy` (its replica count changes how
             batches and augmentation are split, so the accuracies).
-        settings: dict of the training settings (`evaluate_arrays` keywords);
-            numbers, strings, booleans and None, their tuples, and arrays
-            count; callbacks (`on_...`) and the strategy do not.
+        settings: dict of the training settings (the recipe's `to_dict()`
+            and the runs: `models`, `repeats`, `seed`, `eval_every`);
+            numbers, strings, booleans and None, their tuples and lists
+            count; the runs' count and the strategy do not.
 
     Returns:
         str, 64 hex digits.
     """
     kept = {
         "x_train": _hash_array(np.asarray(x_train, np.float32)),
-        "y_train": _hash_array(np.asarray(y_train, np.int64)),
+        "y_train": _hash_array(_labels(y_train)),
         "replicas": int(strategy.num_replicas_in_sync),
     }
     for name, value in sorted(settings.items()):
-        if name in _NOT_FINGERPRINTED or name.startswith("on_") or callable(value):
-            continue  # Callbacks (`on_...`), given or not, change no result.
+        if name in _NOT_FINGERPRINTED:
+            continue
         if isinstance(value, np.ndarray):
             kept[name] = _hash_array(value)
         elif isinstance(value, (str, int, float, bool, type(None), tuple, list)):
@@ -184,6 +191,16 @@ def _same_on_every_worker(strategy, value):
     return abs(mean_square - mean * mean) < 0.5
 
 
+class _StopCheck:
+    """Callback: `coordinator.step_done()` after every epoch."""
+
+    def __init__(self, coordinator):
+        self.coordinator = coordinator
+
+    def on_step(self, step, total, logs):
+        self.coordinator.step_done()
+
+
 class RunTracker:
     """Hooks for `evaluate_arrays`: skip finished runs, keep new ones, stop.
 
@@ -219,23 +236,16 @@ class RunTracker:
 
         return tracked
 
-    def epoch_hook(self, on_epoch_end=None):
-        """`on_epoch_end(model, repeat, epoch, logs)` that may stop the cluster.
+    def callbacks(self):
+        """Callbacks that may stop the cluster after an epoch: a list.
 
         Under a multi-worker strategy every worker checks, after every epoch,
         whether one of them got a termination notice (the same epoch on all);
-        otherwise `on_epoch_end` is returned as it is.
+        otherwise there are none.
         """
         if self.coordinator is None:
-            return on_epoch_end
-        coordinator = self.coordinator
-
-        def after_epoch(model, repeat, epoch, logs):
-            coordinator.step_done()
-            if on_epoch_end is not None:
-                on_epoch_end(model, repeat, epoch, logs)
-
-        return after_epoch
+            return []
+        return [_StopCheck(self.coordinator)]
 
     def kept(self):
         """What is kept of the evaluation, for error messages."""
@@ -270,9 +280,9 @@ def track_runs(path, x_train, y_train, training):
     Args:
         path: the progress JSON file, or None to keep nothing.
         x_train: float32 array (N, H, W, C).
-        y_train: int array (N,).
-        training: dict of `evaluate_arrays` keywords (`models`, `repeats`,
-            `strategy`, the settings).
+        y_train: int array (N,), or float array (N, classes) of soft labels.
+        training: dict of the settings (see `fingerprint`) with `models`,
+            `repeats` and `strategy`.
 
     Yields:
         `RunTracker`. On leaving without an error, the file is deleted (every

@@ -4,21 +4,31 @@
 trains on (each stored image, then its stored regions cropped and resized:
 `udd_keras.tfrecords.decode_regions`, so no more stored pixels than the set
 holds), loads the real test split of the dataset named in the metadata, and
-trains each model `repeats` times with seeds `seed, seed + 1, ...`.
-`evaluate_full` does the same on the whole real training set (the upper bound).
+trains each model `repeats` times with seeds `seed, seed + 1, ...`, each run
+with the same `TrainingRecipe`. `evaluate_full` does the same on the whole
+real training set (the upper bound).
 
-Options of `evaluate`: `soft_labels=True` trains on the soft labels the set
-stores (`udd_keras.evaluation.soft_labels`, with a temperature), and
-`baselines=True` also trains on random coresets of the same IPC and reports
-IOR and HLR (`udd_keras.evaluation.baselines`).
+`EvaluationOptions` of `evaluate`: `soft_labels=True` trains on the soft labels
+the set stores (`udd_keras.evaluation.soft_labels`, with a temperature),
+`baselines=True` also trains on random coresets of the same IPC and reports IOR
+and HLR (`udd_keras.evaluation.baselines`), and `progress_path` keeps finished
+runs so that an interrupted evaluation resumes
+(`udd_keras.evaluation.finished_runs`).
+
+Callbacks (`udd_keras.training.Callback`, or any object with some of the
+hooks): before each run `on_run_start(model, repeat, seed)` and
+`on_start(0, epochs)`; after each epoch `on_step(epoch, epochs, logs)` with
+`logs = {"loss", "lr"[, "test_accuracy"]}`; `close()` once the evaluation
+has ended. For the baseline runs `model` is `"<model>/random-coreset"`.
 """
+
+import dataclasses
 
 import numpy as np
 
 from udd_keras.coreset.selection import check_ipc
 from udd_keras.data import Normalization, load_dataset
 from udd_keras.errors import UddError
-from udd_keras.evaluation.augment_strategy import dsa_strategy_for
 from udd_keras.evaluation.baselines import (
     RANDOM_CORESET_LABEL,
     check_baseline_arguments,
@@ -27,17 +37,63 @@ from udd_keras.evaluation.baselines import (
 )
 from udd_keras.evaluation.finished_runs import track_runs
 from udd_keras.evaluation.report import EvaluationReport, ModelResult
-from udd_keras.evaluation.run import (
-    check_positive_int,
-    check_training_arguments,
-    train_and_evaluate,
-)
+from udd_keras.evaluation.run import check_positive_int, train_and_evaluate
 from udd_keras.evaluation.soft_labels import (
     apply_temperature,
     check_soft_label_arguments,
 )
 from udd_keras.models import MODEL_NAMES
 from udd_keras.tfrecords import decode_regions, read_metadata, read_synthetic_set
+from udd_keras.training import CallbackList, TrainingRecipe
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationOptions:
+    """What `evaluate` does with a set besides training on its hard labels.
+
+    Validated on creation, before anything is loaded.
+
+    Attributes:
+        soft_labels: bool, train on the soft labels the set stores (soft
+            cross-entropy; CutMix mixes them by area) instead of its hard
+            labels; `UddError` from `evaluate` when it stores none.
+        temperature: float > 0, or None for 1: the targets are the stored
+            probabilities `p ** (1 / T)`, renormalised
+            (`udd_keras.evaluation.soft_labels`). Only with `soft_labels`.
+        baselines: bool, also train each model, repeat by repeat with the
+            same seeds and recipe, on a random coreset of real training images
+            with the set's IPC, and report IOR and HLR
+            (`udd_keras.evaluation.baselines`) in `report.baselines`.
+        full_accuracy_percent: float in (0, 100], the full-data accuracy HLR
+            is measured against; None looks it up in the paper (ConvNet-3)
+            and leaves HLR out, with a note, where the paper has none. Only
+            with `baselines`.
+        progress_path: str or path-like, or None: a JSON file that keeps
+            every finished run (not the baselines), so that the same call
+            after an interruption trains only the others and reports what an
+            uninterrupted one reports; deleted when all have finished. Under a
+            multi-worker strategy it must be on storage every worker reads.
+
+    Example:
+    >>> EvaluationOptions(soft_labels=True).temperature
+    1.0
+    """
+
+    soft_labels: bool = False
+    temperature: float | None = None
+    baselines: bool = False
+    full_accuracy_percent: float | None = None
+    progress_path: object = None
+
+    def __post_init__(self):
+        temperature = check_soft_label_arguments(self.soft_labels, self.temperature)
+        object.__setattr__(self, "temperature", temperature)
+        check_baseline_arguments(self.baselines, self.full_accuracy_percent)
+
+    @property
+    def full_accuracy(self):
+        """The given full-data accuracy as a fraction, or None."""
+        return check_baseline_arguments(self.baselines, self.full_accuracy_percent)
 
 
 def check_models(models):
@@ -102,172 +158,159 @@ def load_evaluation_set(source, dataset, soft_labels=False):
 
 
 def make_repeat_trainer(
-    dataset,
-    epochs=300,
-    lr=0.01,
-    batch_size=64,
-    augment=True,
-    dsa_strategy=None,
-    cutmix_probability=0.5,
-    eval_every=None,
-    width=128,
-    strategy=None,
-    on_run_start=None,
-    on_epoch_end=None,
+    dataset, recipe=None, eval_every=None, strategy=None, callbacks=None
 ):
-    """One training run under fixed protocol settings, as a function.
+    """One training run of the protocol, as a function.
 
     Args:
-        dataset: `ImageDataset` whose test split is used.
-        Others: see `evaluate`.
+        dataset: `ImageDataset` whose test split is used (and whose name
+            resolves the recipe's `dsa_strategy`).
+        recipe: `TrainingRecipe`, None for the defaults; each run trains its
+            own model name with it.
+        eval_every: int or None, epochs between test-accuracy points.
+        strategy: optional `tf.distribute.Strategy`.
+        callbacks: a `CallbackList`, callbacks, or None (see the module).
 
     Returns:
-        `fn(model_name, repeat, run_seed, x_train, y_train, soft_labels=None,
-        label=None) -> EvalRun`; `label` (default: the model name) is what
-        the callbacks receive as the model.
+        `fn(model_name, repeat, run_seed, x_train, y_train, label=None) ->
+        EvalRun`; `y_train` holds labels (N,) or soft labels (N, classes);
+        `label` (default: the model name) is what the callbacks receive as
+        the model.
     """
-    if dsa_strategy is None:
-        dsa_strategy = dsa_strategy_for(dataset.name, cutmix_probability)
+    recipe = (recipe or TrainingRecipe()).for_dataset(dataset.name)
+    callbacks = as_callback_list(callbacks)
 
-    def train_repeat(
-        model_name, repeat, run_seed, x_train, y_train, soft_labels=None, label=None
-    ):
+    def train_repeat(model_name, repeat, run_seed, x_train, y_train, label=None):
         label = label or model_name
-        if on_run_start is not None:
-            on_run_start(label, repeat, run_seed)
-        epoch_end = None
-        if on_epoch_end is not None:
+        for callback in callbacks.callbacks:
+            if hasattr(callback, "on_run_start"):
+                callback.on_run_start(label, repeat, run_seed)
+        callbacks.on_start(0, recipe.epochs)
 
-            def epoch_end(epoch, logs):
-                on_epoch_end(label, repeat, epoch, logs)
+        def epoch_end(epoch, logs):
+            callbacks.on_step(epoch, recipe.epochs, logs)
 
         return train_and_evaluate(
             x_train,
             y_train,
             dataset.x_test,
             dataset.y_test,
-            model_name=model_name,
-            epochs=epochs,
-            lr=lr,
-            batch_size=batch_size,
-            augment=augment,
-            dsa_strategy=dsa_strategy,
-            cutmix_probability=cutmix_probability,
+            recipe.replace(model=model_name),
             seed=run_seed,
             num_classes=dataset.num_classes,
+            eval_every=eval_every,
             strategy=strategy,
             on_epoch_end=epoch_end,
-            eval_every=eval_every,
-            width=width,
-            soft_labels=soft_labels,
         )
 
     return train_repeat
+
+
+def as_callback_list(callbacks):
+    """`callbacks` (None, a `CallbackList` or an iterable) as a `CallbackList`."""
+    if isinstance(callbacks, CallbackList):
+        return callbacks
+    return CallbackList(callbacks or ())
+
+
+def check_runs(recipe, models, repeats, eval_every):
+    """Validates the runs before any data is loaded; returns the model names.
+
+    Args:
+        recipe: `TrainingRecipe`.
+        models: model name, sequence of names, or None for `recipe.model`.
+        repeats: int >= 1.
+        eval_every: int >= 1 or None.
+
+    Returns:
+        tuple of model names.
+    """
+    check_positive_int("repeats", repeats)
+    if eval_every is not None:
+        check_positive_int("eval_every", eval_every)
+    return check_models(recipe.model if models is None else models)
+
+
+def _train_models(x_train, y_train, dataset, recipe, runs, callbacks, tracker=None):
+    """Every model of `runs` trained `repeats` times; list of `ModelResult`."""
+    callbacks = as_callback_list(callbacks)
+    if tracker is not None:
+        callbacks = CallbackList([*callbacks.callbacks, *tracker.callbacks()])
+    train_repeat = make_repeat_trainer(
+        dataset, recipe, runs["eval_every"], runs["strategy"], callbacks
+    )
+    if tracker is not None:
+        train_repeat = tracker.wrap(train_repeat)
+    results = []
+    for model_name in runs["models"]:
+        model_runs = [
+            train_repeat(model_name, repeat, runs["seed"] + repeat, x_train, y_train)
+            for repeat in range(runs["repeats"])
+        ]
+        results.append(
+            ModelResult(model=model_name, runs=model_runs, epochs=recipe.epochs)
+        )
+    return results
 
 
 def evaluate_arrays(
     x_train,
     y_train,
     dataset,
-    models=("convnet3",),
-    epochs=300,
+    recipe=None,
+    models=None,
     repeats=5,
-    lr=0.01,
-    batch_size=64,
-    augment=True,
-    dsa_strategy=None,
-    cutmix_probability=0.5,
-    eval_every=None,
-    width=128,
     seed=0,
+    eval_every=None,
     strategy=None,
-    on_run_start=None,
-    on_epoch_end=None,
-    soft_labels=None,
-    tracker=None,
+    callbacks=None,
 ):
     """Trains every model `repeats` times on given arrays; tests on `dataset`.
 
     Args:
         x_train: float32 array (N, H, W, C), normalised like `dataset`.
-        y_train: int array (N,).
+        y_train: int array (N,), or float32 array (N, num_classes) of soft
+            labels, rows summing to 1 (`soft_labels.apply_temperature`).
         dataset: `ImageDataset` whose test split is used.
-        models, epochs, repeats, lr, batch_size, augment, dsa_strategy,
-        cutmix_probability, eval_every, width, seed, strategy: see `evaluate`.
-        on_run_start: optional `fn(model, repeat, seed)` before each run.
-        on_epoch_end: optional `fn(model, repeat, epoch, logs)` after each epoch.
-        soft_labels: optional float32 array (N, num_classes) of training
-            targets, rows summing to 1 (`soft_labels.apply_temperature`);
-            None trains on the one-hot `y_train`.
-        tracker: optional `finished_runs.RunTracker`: finished runs are taken
-            from it and new ones added to it (see `build_report`).
+        recipe, models, repeats, seed, eval_every, strategy, callbacks: see
+            `evaluate`.
 
     Returns:
         list of `ModelResult`, one per model.
+
+    Example:
+    >>> from udd_keras.data import load_dataset
+    >>> ds = load_dataset("digits")
+    >>> (result,) = evaluate_arrays(ds.x_train[:20], ds.y_train[:20], ds,
+    ...     TrainingRecipe(epochs=1, width=4), repeats=1)  # doctest: +SKIP
     """
-    if tracker is not None:
-        on_epoch_end = tracker.epoch_hook(on_epoch_end)
-    train_repeat = make_repeat_trainer(
-        dataset,
-        epochs=epochs,
-        lr=lr,
-        batch_size=batch_size,
-        augment=augment,
-        dsa_strategy=dsa_strategy,
-        cutmix_probability=cutmix_probability,
+    recipe = recipe or TrainingRecipe()
+    models = check_runs(recipe, models, repeats, eval_every)
+    runs = dict(
+        models=models,
+        repeats=repeats,
+        seed=seed,
         eval_every=eval_every,
-        width=width,
         strategy=strategy,
-        on_run_start=on_run_start,
-        on_epoch_end=on_epoch_end,
     )
-    if tracker is not None:
-        train_repeat = tracker.wrap(train_repeat)
-    results = []
-    for model_name in models:
-        runs = [
-            train_repeat(
-                model_name, repeat, seed + repeat, x_train, y_train, soft_labels
-            )
-            for repeat in range(repeats)
-        ]
-        results.append(ModelResult(model=model_name, runs=runs, epochs=epochs))
-    return results
+    return _train_models(x_train, y_train, dataset, recipe, runs, callbacks)
 
 
-def build_report(source, dataset, ipc, method, x_train, y_train, **training):
-    """Runs `evaluate_arrays` and wraps the results with their settings.
-
-    Args:
-        source: str, what was evaluated (a path or a dataset name).
-        dataset: `ImageDataset` whose test split is used.
-        ipc: int or None.
-        method: str, how the training set was made ("udd", "random", "full"...).
-        x_train: float32 array (N, H, W, C).
-        y_train: int array (N,).
-        **training: keyword arguments of `evaluate_arrays`, and
-            `progress_path`: the JSON file that keeps the finished runs
-            (`udd_keras.evaluation.finished_runs`), or None.
-
-    Returns:
-        `EvaluationReport`.
-    """
-    if training.get("dsa_strategy") is None:
-        training["dsa_strategy"] = dsa_strategy_for(
-            dataset.name, training.get("cutmix_probability", 0.5)
-        )
-    progress_path = training.pop("progress_path", None)
-    with track_runs(progress_path, x_train, y_train, training) as tracker:
-        results = evaluate_arrays(
-            x_train, y_train, dataset, tracker=tracker, **training
+def _report(source, dataset, ipc, method, train, recipe, runs, callbacks, progress):
+    """Trains on `train = (x, y, soft labels or None)`; an `EvaluationReport`."""
+    x_train, y_train, soft_labels = train
+    recipe = recipe.for_dataset(dataset.name)
+    targets = y_train if soft_labels is None else soft_labels
+    settings = dict(recipe.to_dict(), **runs)
+    with track_runs(progress, x_train, targets, settings) as tracker:
+        results = _train_models(
+            x_train, targets, dataset, recipe, runs, callbacks, tracker
         )
     settings = {"method": method, "training_images": len(x_train)}
     for name in ("lr", "batch_size", "augment", "cutmix_probability", "width"):
-        settings[name] = training.get(name)
-    settings["labels"] = "hard" if training.get("soft_labels") is None else "soft"
-    settings["dsa_strategy"] = (
-        training["dsa_strategy"] if training.get("augment", True) else None
-    )
+        settings[name] = getattr(recipe, name)
+    settings["labels"] = "hard" if soft_labels is None else "soft"
+    settings["dsa_strategy"] = recipe.augmentation
     return EvaluationReport(
         source=str(source),
         dataset=dataset.name,
@@ -277,217 +320,164 @@ def build_report(source, dataset, ipc, method, x_train, y_train, **training):
     )
 
 
-def check_protocol_arguments(models, epochs, repeats, lr, batch_size, cutmix):
-    """Validates what a user passes before any data is loaded; returns the models.
-
-    Returns:
-        tuple of model names.
-    """
-    check_training_arguments(epochs, lr, batch_size, cutmix)
-    check_positive_int("repeats", repeats)
-    return check_models(models)
-
-
 def evaluate(
     source,
-    models=("convnet3",),
-    epochs=300,
+    recipe=None,
+    models=None,
     repeats=5,
-    lr=0.01,
-    batch_size=64,
-    augment=True,
-    dsa_strategy=None,
-    cutmix_probability=0.5,
-    eval_every=None,
-    width=128,
     seed=0,
+    eval_every=None,
     data_dir=None,
     strategy=None,
-    on_run_start=None,
-    on_epoch_end=None,
-    soft_labels=False,
-    temperature=None,
-    baselines=False,
-    full_accuracy_percent=None,
-    progress_path=None,
+    callbacks=None,
+    options=None,
 ):
     """Evaluates a synthetic set: fresh networks trained on it, tested on real data.
 
     Args:
         source: str or path-like, a synthetic-set TFRecord (its metadata names
             the dataset).
-        models: model name or sequence of names (`udd_keras.models.MODEL_NAMES`).
-        epochs: int >= 1, training epochs per run (UDD: 300).
+        recipe: `TrainingRecipe` of every run (None: the protocol's defaults,
+            300 epochs); its `dsa_strategy` None is the dataset's default.
+        models: model name or sequence of names
+            (`udd_keras.models.MODEL_NAMES`), or None for `recipe.model`.
         repeats: int >= 1, runs per model, with seeds `seed, seed + 1, ...`.
-        lr: float, initial learning rate.
-        batch_size: int, training batch (the set size when smaller).
-        augment: bool, whether to use differentiable augmentation.
-        dsa_strategy: str or None for the dataset's default
-            (`dsa_strategy_for`).
-        cutmix_probability: float in [0, 1].
-        eval_every: int or None, epochs between test-accuracy points.
-        width: int, ConvNet width.
         seed: int, seed of the first repeat.
+        eval_every: int or None, epochs between test-accuracy points (None:
+            `max(1, epochs // 10)`).
         data_dir: optional folder passed to `load_dataset`.
         strategy: optional `tf.distribute.Strategy`.
-        on_run_start: optional `fn(model, repeat, seed)`; for the baseline
-            runs `model` is `"<model>/random-coreset"`.
-        on_epoch_end: optional `fn(model, repeat, epoch, logs)`, same labels.
-        soft_labels: bool, train on the soft labels the set stores (soft
-            cross-entropy; CutMix mixes them by area) instead of its hard
-            labels; `UddError` when it stores none.
-        temperature: float > 0, or None for 1: the targets are the stored
-            probabilities `p ** (1 / T)`, renormalised
-            (`udd_keras.evaluation.soft_labels`). Only with `soft_labels`.
-        baselines: bool, also train each model, repeat by repeat with the same
-            seeds and settings, on a random coreset of real training images
-            with the set's IPC, and report IOR and HLR
-            (`udd_keras.evaluation.baselines`) in `report.baselines`.
-        full_accuracy_percent: float in (0, 100], the full-data accuracy HLR
-            is measured against; None looks it up in the paper (ConvNet-3)
-            and leaves HLR out, with a note, where the paper has none. Only
-            with `baselines`.
-        progress_path: str or path-like, or None: a JSON file that keeps
-            every finished run (not the baselines), so that the same call
-            after an interruption trains only the others and reports what an
-            uninterrupted one reports; deleted when all have finished
-            (`udd_keras.evaluation.finished_runs`). Under a multi-worker
-            strategy it must be on storage every worker reads.
+        callbacks: iterable of callbacks, or a `CallbackList` (see the module).
+        options: `EvaluationOptions` (soft labels, baselines, progress file),
+            or None for none.
 
     Returns:
         `EvaluationReport`.
 
     Example:
-    >>> report = evaluate("out/synthetic.tfrecord", epochs=300)  # doctest: +SKIP
+    >>> report = evaluate("out/synthetic.tfrecord")  # doctest: +SKIP
     >>> report.results[0].accuracy_mean  # doctest: +SKIP
     0.823
-    >>> report = evaluate("out/synthetic.tfrecord", baselines=True)  # doctest: +SKIP
+    >>> report = evaluate("out/synthetic.tfrecord", TrainingRecipe(epochs=50),
+    ...     options=EvaluationOptions(baselines=True))  # doctest: +SKIP
     >>> report.baselines[0].ior_mean  # doctest: +SKIP
     0.312
     """
-    models = check_protocol_arguments(
-        models, epochs, repeats, lr, batch_size, cutmix_probability
-    )
-    temperature = check_soft_label_arguments(soft_labels, temperature)
-    full_accuracy = check_baseline_arguments(baselines, full_accuracy_percent)
+    recipe = recipe or TrainingRecipe()
+    options = options or EvaluationOptions()
+    models = check_runs(recipe, models, repeats, eval_every)
     meta = read_metadata(source)
-    if soft_labels:
+    if options.soft_labels:
         check_has_soft_labels(meta, source)
     dataset = load_dataset(meta.dataset, data_dir=data_dir)
-    if baselines:
+    if options.baselines:
         check_ipc(np.asarray(dataset.y_train), dataset.num_classes, meta.ipc)
-    targets = None
-    if soft_labels:
-        x_train, y_train, stored = load_evaluation_set(source, dataset, True)
-        targets = apply_temperature(stored, temperature)
-    else:
-        x_train, y_train = load_evaluation_set(source, dataset)
-    if dsa_strategy is None:
-        dsa_strategy = dsa_strategy_for(dataset.name, cutmix_probability)
-    protocol = dict(
-        epochs=epochs,
-        lr=lr,
-        batch_size=batch_size,
-        augment=augment,
-        dsa_strategy=dsa_strategy,
-        cutmix_probability=cutmix_probability,
-        eval_every=eval_every,
-        width=width,
-        strategy=strategy,
-        on_run_start=on_run_start,
-        on_epoch_end=on_epoch_end,
+    x_train, y_train, *stored = load_evaluation_set(
+        source, dataset, options.soft_labels
     )
-    report = build_report(
-        source,
-        dataset,
-        meta.ipc,
-        meta.method,
-        x_train,
-        y_train,
+    soft = apply_temperature(stored[0], options.temperature) if stored else None
+    runs = dict(
         models=models,
         repeats=repeats,
         seed=seed,
-        soft_labels=targets,
-        progress_path=progress_path,
-        **protocol,
+        eval_every=eval_every,
+        strategy=strategy,
     )
-    report.settings["temperature"] = temperature
-    if baselines:
-        train_repeat = make_repeat_trainer(dataset, **protocol)
-        report.baselines = []
-        for result in report.results:
-
-            def train_coreset(model_name, repeat, run_seed, x, y):
-                return train_repeat(
-                    model_name,
-                    repeat,
-                    run_seed,
-                    x,
-                    y,
-                    label=f"{model_name}/{RANDOM_CORESET_LABEL}",
-                )
-
-            runs = random_coreset_runs(
-                dataset, meta.ipc, result.model, repeats, seed, train_coreset
+    callbacks = as_callback_list(callbacks)
+    try:
+        report = _report(
+            source,
+            dataset,
+            meta.ipc,
+            meta.method,
+            (x_train, y_train, soft),
+            recipe,
+            runs,
+            callbacks,
+            options.progress_path,
+        )
+        report.settings["temperature"] = options.temperature
+        if options.baselines:
+            report.baselines = _baselines(
+                report,
+                dataset,
+                meta.ipc,
+                recipe,
+                runs,
+                callbacks,
+                options.full_accuracy,
             )
-            report.baselines.append(
-                compare_with_baselines(result, runs, dataset.name, full_accuracy)
-            )
+    finally:
+        callbacks.close()
     return report
+
+
+def _baselines(report, dataset, ipc, recipe, runs, callbacks, full_accuracy):
+    """The random-coreset comparison of every model of `report`."""
+    train_repeat = make_repeat_trainer(
+        dataset, recipe, runs["eval_every"], runs["strategy"], callbacks
+    )
+    comparisons = []
+    for result in report.results:
+
+        def train_coreset(model_name, repeat, run_seed, x, y):
+            label = f"{model_name}/{RANDOM_CORESET_LABEL}"
+            return train_repeat(model_name, repeat, run_seed, x, y, label=label)
+
+        coreset_runs = random_coreset_runs(
+            dataset, ipc, result.model, runs["repeats"], runs["seed"], train_coreset
+        )
+        comparisons.append(
+            compare_with_baselines(result, coreset_runs, dataset.name, full_accuracy)
+        )
+    return comparisons
 
 
 def evaluate_full(
     dataset_name,
-    models=("convnet3",),
-    epochs=300,
+    recipe=None,
+    models=None,
     repeats=5,
-    lr=0.01,
-    batch_size=64,
-    augment=True,
-    dsa_strategy=None,
-    cutmix_probability=0.5,
-    eval_every=None,
-    width=128,
     seed=0,
+    eval_every=None,
     data_dir=None,
     strategy=None,
-    on_run_start=None,
-    on_epoch_end=None,
+    callbacks=None,
     progress_path=None,
 ):
     """Evaluates training on the whole real training set (the upper-bound row).
 
     Args:
         dataset_name: str, a `udd_keras.data.load_dataset` name or path.
-        Others (`progress_path` included): as in `evaluate`.
+        progress_path: the JSON file that keeps finished runs, or None (see
+            `EvaluationOptions`).
+        Others: as in `evaluate`.
 
     Returns:
         `EvaluationReport` with `ipc=None`.
     """
-    models = check_protocol_arguments(
-        models, epochs, repeats, lr, batch_size, cutmix_probability
-    )
+    recipe = recipe or TrainingRecipe()
+    models = check_runs(recipe, models, repeats, eval_every)
     dataset = load_dataset(dataset_name, data_dir=data_dir)
-    return build_report(
-        dataset_name,
-        dataset,
-        None,
-        "full",
-        dataset.x_train,
-        dataset.y_train,
+    runs = dict(
         models=models,
-        epochs=epochs,
         repeats=repeats,
-        lr=lr,
-        batch_size=batch_size,
-        augment=augment,
-        dsa_strategy=dsa_strategy,
-        cutmix_probability=cutmix_probability,
-        eval_every=eval_every,
-        width=width,
         seed=seed,
+        eval_every=eval_every,
         strategy=strategy,
-        on_run_start=on_run_start,
-        on_epoch_end=on_epoch_end,
-        progress_path=progress_path,
     )
+    callbacks = as_callback_list(callbacks)
+    try:
+        return _report(
+            dataset_name,
+            dataset,
+            None,
+            "full",
+            (dataset.x_train, dataset.y_train, None),
+            recipe,
+            runs,
+            callbacks,
+            progress_path,
+        )
+    finally:
+        callbacks.close()

@@ -3,18 +3,18 @@
 import time
 from dataclasses import dataclass, field
 
-import keras
 import numpy as np
 
 from udd_keras.errors import UddError
-from udd_keras.evaluation.augment_strategy import BASE_DSA_STRATEGY
-from udd_keras.evaluation.training import (
+from udd_keras.seeding import seed_globally
+from udd_keras.training import (
+    TrainingRecipe,
     build_classifier,
-    default_strategy,
     make_classify_fn,
     top1_accuracy,
     train_classifier,
 )
+from udd_keras.training.classifier import default_strategy
 
 
 @dataclass
@@ -46,21 +46,22 @@ def check_positive_int(name, value):
         raise UddError(f"{name} must be >= 1, got {value}.")
 
 
-def check_training_arguments(epochs, lr, batch_size, cutmix_probability):
-    """Validates the user-facing training arguments with one-line errors."""
-    check_positive_int("epochs", epochs)
-    check_positive_int("batch_size", batch_size)
-    if not lr > 0:
-        raise UddError(f"lr must be > 0, got {lr!r}.")
-    if not 0.0 <= cutmix_probability <= 1.0:
-        raise UddError(
-            f"cutmix_probability must be in [0, 1], got {cutmix_probability!r}."
-        )
-
-
 def default_eval_every(epochs):
     """About ten points on the test-accuracy curve: `max(1, epochs // 10)`."""
     return max(1, epochs // 10)
+
+
+def check_targets(y_train, num_images, num_classes):
+    """`y_train` as int32 (N,) labels or float32 (N, num_classes) soft labels."""
+    y_train = np.asarray(y_train)
+    if y_train.ndim == 1 and len(y_train) == num_images:
+        return y_train.astype(np.int32)
+    if y_train.shape == (num_images, num_classes):
+        return y_train.astype(np.float32)
+    raise UddError(
+        f"labels of shape {y_train.shape} must be ({num_images},) class indices "
+        f"or ({num_images}, {num_classes}) soft labels: one row per training image."
+    )
 
 
 def train_and_evaluate(
@@ -68,61 +69,42 @@ def train_and_evaluate(
     y_train,
     x_test,
     y_test,
-    model_name="convnet3",
-    epochs=300,
-    lr=0.01,
-    batch_size=64,
-    augment=True,
-    dsa_strategy=BASE_DSA_STRATEGY,
-    cutmix_probability=0.5,
+    recipe=None,
     seed=0,
     num_classes=None,
+    eval_every=None,
     strategy=None,
     on_epoch_end=None,
-    eval_every=None,
-    width=128,
-    momentum=0.9,
-    weight_decay=5e-4,
-    soft_labels=None,
 ):
     """Trains a freshly initialised network on a set and tests it on real data.
 
-    The protocol of UDD (appendix A: 300 epochs, lr 0.01) with IDC's recipe: SGD
-    momentum 0.9, coupled weight decay 5e-4, lr x0.2 at 2/3 and 5/6 of
-    training, batches of `min(batch_size, N)`, per-sample DSA then CutMix. Every
-    random choice derives from `seed` (weights, batch order, augmentation), so
-    two calls with the same arguments return the same accuracy. The global
-    Python/NumPy/TensorFlow seeds are set with `keras.utils.set_random_seed(seed)`
-    too, for any model code that draws from them.
+    The protocol of UDD (appendix A: 300 epochs, lr 0.01) with IDC's recipe
+    (`TrainingRecipe`'s defaults): SGD momentum 0.9, coupled weight decay
+    5e-4, lr x0.2 at 2/3 and 5/6 of training, batches of `min(batch_size, N)`,
+    per-sample DSA then CutMix. Every random choice derives from `seed`
+    (weights, batch order, augmentation), so two calls with the same arguments
+    return the same accuracy. The global Python/NumPy/TensorFlow seeds are set
+    with `udd_keras.seeding.seed_globally(seed)` too, for any model code that
+    draws from them.
 
     Args:
         x_train: float32 array (N, H, W, C), normalised training images.
-        y_train: int array (N,).
+        y_train: int array (N,) of labels, or float32 array (N, num_classes)
+            of soft labels, rows summing to 1 (e.g. from
+            `udd_keras.evaluation.soft_labels.apply_temperature`).
         x_test: float32 array (M, H, W, C), the real test split.
         y_test: int array (M,).
-        model_name: str, a `udd_keras.models.get_model` name.
-        epochs: int >= 1, passes over the training set.
-        lr: float, initial learning rate.
-        batch_size: int >= 1.
-        augment: bool, whether to apply `dsa_strategy` (CutMix is controlled
-            by `cutmix_probability` alone).
-        dsa_strategy: str, the DSA strategy (see
-            `udd_keras.evaluation.dsa_strategy_for` for the per-dataset choice).
-        cutmix_probability: float in [0, 1].
+        recipe: `TrainingRecipe` (None: the defaults); an unresolved
+            `dsa_strategy` means `BASE_DSA_STRATEGY` (see
+            `TrainingRecipe.for_dataset` for the per-dataset choice).
         seed: int.
-        num_classes: int, or None to use `max(label) + 1` over both splits.
+        num_classes: int, or None for the soft labels' width or
+            `max(label) + 1` over both splits.
+        eval_every: int, test every this many epochs (and at the end); None
+            means `max(1, epochs // 10)`.
         strategy: a `tf.distribute.Strategy`, or None for the current one.
         on_epoch_end: optional `fn(epoch, logs)`, 1-based epoch; logs hold
             `loss`, `lr`, and `test_accuracy` on epochs where it was measured.
-        eval_every: int, test every this many epochs (and at the end); None
-            means `max(1, epochs // 10)`.
-        width: int, ConvNet width (128 in the paper; small values for tests).
-        momentum: float.
-        weight_decay: float.
-        soft_labels: optional float32 array (N, num_classes) of training
-            targets, rows summing to 1 (e.g. from
-            `udd_keras.evaluation.soft_labels.apply_temperature`); None trains
-            on the one-hot `y_train`.
 
     Returns:
         `EvalRun`.
@@ -131,32 +113,30 @@ def train_and_evaluate(
     >>> from udd_keras.data import load_dataset
     >>> ds = load_dataset("digits")
     >>> run = train_and_evaluate(ds.x_train[:40], ds.y_train[:40], ds.x_test,
-    ...     ds.y_test, epochs=2, width=8, num_classes=10)
+    ...     ds.y_test, TrainingRecipe(epochs=2, width=8), num_classes=10)
     >>> 0.0 <= run.accuracy <= 1.0
     True
     """
-    check_training_arguments(epochs, lr, batch_size, cutmix_probability)
+    recipe = recipe or TrainingRecipe()
+    epochs = recipe.epochs
     eval_every = default_eval_every(epochs) if eval_every is None else eval_every
     check_positive_int("eval_every", eval_every)
     x_train = np.asarray(x_train, np.float32)
     x_test = np.asarray(x_test, np.float32)
     if len(x_train) == 0:
         raise UddError("The training set is empty; it needs at least one image.")
+    y_train = np.asarray(y_train)
     if num_classes is None:
-        num_classes = int(max(np.max(y_train), np.max(y_test))) + 1
-    if soft_labels is not None:
-        soft_labels = np.asarray(soft_labels, np.float32)
-        if soft_labels.shape != (len(x_train), num_classes):
-            raise UddError(
-                f"soft_labels of shape {soft_labels.shape} must be "
-                f"({len(x_train)}, {num_classes}): one row per training image."
-            )
+        num_classes = (
+            y_train.shape[1]
+            if y_train.ndim == 2
+            else int(max(np.max(y_train), np.max(y_test))) + 1
+        )
+    y_train = check_targets(y_train, len(x_train), num_classes)
     strategy = default_strategy(strategy)
     start = time.perf_counter()
-    keras.utils.set_random_seed(seed)
-    model = build_classifier(
-        model_name, x_train.shape[1:], num_classes, width, seed, strategy
-    )
+    seed_globally(seed)
+    model = build_classifier(recipe, x_train.shape[1:], num_classes, seed, strategy)
     classify = make_classify_fn(model)
     curve, losses = [], []
 
@@ -173,17 +153,10 @@ def train_and_evaluate(
         x_train,
         y_train,
         num_classes,
-        epochs=epochs,
-        lr=lr,
-        batch_size=batch_size,
-        dsa_strategy=dsa_strategy if augment else None,
-        cutmix_probability=cutmix_probability,
-        momentum=momentum,
-        weight_decay=weight_decay,
+        recipe,
         seed=seed,
         strategy=strategy,
         on_epoch_end=epoch_end,
-        soft_labels=soft_labels,
     )
     return EvalRun(
         accuracy=curve[-1][1],

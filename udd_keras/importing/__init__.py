@@ -12,7 +12,12 @@ Example:
 """
 
 from udd_keras.importing.arrays import LAYOUTS
-from udd_keras.importing.importer import IMPORT_FORMATS, ImportResult, import_set
+from udd_keras.importing.importer import (
+    IMPORT_FORMATS,
+    ImportOptions,
+    ImportResult,
+    import_set,
+)
 from udd_keras.importing.pt_formats import IDC_DECODE_TYPES, PT_FORMATS
 from udd_keras.importing.source import SetImportError, SourceArrays
 
@@ -21,6 +26,7 @@ __all__ = [
     "IMPORT_FORMATS",
     "LAYOUTS",
     "PT_FORMATS",
+    "ImportOptions",
     "ImportResult",
     "SetImportError",
     "SourceArrays",

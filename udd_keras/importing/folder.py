@@ -16,9 +16,9 @@ import pathlib
 
 import numpy as np
 
+from udd_keras.data.folder_source import IMAGE_EXTENSIONS, image_files
 from udd_keras.importing.source import SetImportError, SourceArrays
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 _NAMES_SHOWN = 12
 
 
@@ -41,16 +41,6 @@ def class_index(folder_name, class_names, root):
     raise SetImportError(
         f"{root}: sub-folder {folder_name!r} is no class of the dataset; expected "
         f"one of {_allowed(class_names)}.{hint}"
-    )
-
-
-def _image_files(folder):
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file()
-        and not p.name.startswith(".")
-        and p.suffix.lower() in IMAGE_EXTENSIONS
     )
 
 
@@ -112,7 +102,7 @@ def read_folder(path, class_names, image_shape):
                 f"{root}: sub-folders {by_class[index][0].name!r} and "
                 f"{folder.name!r} both hold class {index} ({class_names[index]!r})"
             )
-        by_class[index] = (folder, _image_files(folder))
+        by_class[index] = (folder, image_files(folder))
     missing = [c for c in range(len(class_names)) if not by_class.get(c, (0, []))[1]]
     if missing:
         cls = missing[0]

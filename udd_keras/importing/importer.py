@@ -11,6 +11,7 @@ output file.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import pathlib
 from dataclasses import dataclass
@@ -261,33 +262,11 @@ def _resolve_dataset(dataset, data_dir):
     return load_dataset(str(dataset), data_dir=data_dir)
 
 
-def import_set(
-    source,
-    dataset,
-    out,
-    *,
-    source_format="auto",
-    layout="auto",
-    mean=None,
-    std=None,
-    factor=None,
-    decode_type=None,
-    experiment=-1,
-    labels=None,
-    zca=None,
-    hard_labels=False,
-    method=None,
-    data_dir=None,
-):
-    """Imports a set distilled by another code base as a udd-keras TFRecord.
+@dataclass(frozen=True)
+class ImportOptions:
+    """How `import_set` reads a source; every field is optional.
 
     Args:
-        source: str or path-like: an `.npz` (`images`, `labels`, optional
-            `soft_labels`), a folder of class sub-folders of images, or a `.pt`
-            file saved by DC/DSA/DM, IDC or MTT (needs PyTorch).
-        dataset: a `load_dataset` name (e.g. `"cifar10"`) or an `ImageDataset`;
-            its class order, image shape and normalisation are the set's.
-        out: str or path-like, the TFRecord to write (replaced atomically).
         source_format: one of `IMPORT_FORMATS`; `"auto"` tells npz and folder
             from the path, and DC, IDC and MTT from what a `.pt` file holds.
         layout: one of `LAYOUTS`; `"auto"` detects NHWC or NCHW from the shape.
@@ -309,6 +288,50 @@ def import_set(
             `dsa`, `dm` from a DC file name, `idc`, `mtt`, `imported`).
         data_dir: passed to `load_dataset`.
 
+    Example:
+    >>> ImportOptions(factor=2).replace(experiment=0).experiment
+    0
+    """
+
+    source_format: str = "auto"
+    layout: str = "auto"
+    mean: object = None
+    std: object = None
+    factor: int | None = None
+    decode_type: str | None = None
+    experiment: int = -1
+    labels: object = None
+    zca: bool | None = None
+    hard_labels: bool = False
+    method: str | None = None
+    data_dir: object = None
+
+    def replace(self, **changes):
+        """A copy with `changes`; an unknown name is a `SetImportError`."""
+        known = {field.name for field in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise SetImportError(
+                f"unknown import option(s) {', '.join(unknown)}; allowed: "
+                + ", ".join(sorted(known))
+            )
+        return dataclasses.replace(self, **changes)
+
+
+def import_set(source, dataset, out, options=None, **changes):
+    """Imports a set distilled by another code base as a udd-keras TFRecord.
+
+    Args:
+        source: str or path-like: an `.npz` (`images`, `labels`, optional
+            `soft_labels`), a folder of class sub-folders of images, or a `.pt`
+            file saved by DC/DSA/DM, IDC or MTT (needs PyTorch).
+        dataset: a `load_dataset` name (e.g. `"cifar10"`) or an `ImageDataset`;
+            its class order, image shape and normalisation are the set's.
+        out: str or path-like, the TFRecord to write (replaced atomically).
+        options: an `ImportOptions` (None: the defaults).
+        **changes: `ImportOptions` fields that override `options`'s, e.g.
+            `factor=2`, `mean=[0.5]`, `std=[0.5]`.
+
     Returns:
         `ImportResult`.
 
@@ -327,15 +350,18 @@ def import_set(
     >>> result.metadata.ipc, result.metadata.image_shape
     (1, (8, 8, 1))
     """
+    options = (options or ImportOptions()).replace(**changes)
+    source_format, layout = options.source_format, options.layout
+    experiment, hard_labels = options.experiment, options.hard_labels
     _check_choice("format", source_format, IMPORT_FORMATS)
     _check_choice("layout", layout, LAYOUTS)
     if isinstance(experiment, bool) or not isinstance(experiment, (int, np.integer)):
         raise SetImportError(f"experiment must be an integer, got {experiment!r}")
     path = pathlib.Path(source)
     fmt = _source_format(path, source_format)
-    dataset = _resolve_dataset(dataset, data_dir)
-    user_norm = _user_normalization(mean, std, dataset.image_shape[2])
-    fmt, arrays = _read(path, fmt, dataset, int(experiment), labels)
+    dataset = _resolve_dataset(dataset, options.data_dir)
+    user_norm = _user_normalization(options.mean, options.std, dataset.image_shape[2])
+    fmt, arrays = _read(path, fmt, dataset, int(experiment), options.labels)
     named = arrays.codebase_dataset
     if (
         named is not None
@@ -346,9 +372,11 @@ def import_set(
             f"{path}: its name says it holds {named!r}, not {dataset.name!r}; "
             "pass the dataset it was distilled from"
         )
-    normalization, pixels = _pixel_space(fmt, arrays, user_norm, zca, dataset, path)
+    normalization, pixels = _pixel_space(
+        fmt, arrays, user_norm, options.zca, dataset, path
+    )
     factor, decode_type = _formation(
-        arrays, fmt, factor, decode_type, dataset.image_shape, path
+        arrays, fmt, options.factor, options.decode_type, dataset.image_shape, path
     )
 
     images = to_nhwc(arrays.images, dataset.image_shape, layout, path, arrays.layout)
@@ -405,7 +433,7 @@ def import_set(
         num_classes=dataset.num_classes,
         class_names=list(dataset.class_names),
         ipc=ipc,
-        method=method or arrays.method,
+        method=options.method or arrays.method,
         normalization=dataset.normalization.to_dict(),
         include_original=include_original,
         extra=extra,

@@ -111,6 +111,21 @@ def split_labels(labels, path):
     )
 
 
+def _nchw_arrays(images, labels, path, **fields):
+    """`SourceArrays` of NCHW images and a label tensor's array.
+
+    Args:
+        images: float array (N, C, H, W).
+        labels: the label tensor's array, split by `split_labels`.
+        path: the file, for messages.
+        **fields: the other `SourceArrays` fields (method, factor, ...).
+    """
+    hard, soft = split_labels(labels, path)
+    return SourceArrays(
+        images=images, labels=hard, soft_labels=soft, layout="nchw", **fields
+    )
+
+
 def read_dc(content, path, experiment=-1):
     """A DC/DSA/DM result file as `SourceArrays` (see the module docstring).
 
@@ -148,20 +163,17 @@ def read_dc(content, path, experiment=-1):
             "[images, labels]"
         )
     images = _tensor(pair[0], f"'data'[{experiment}][0] (images)", path)
-    labels, soft = split_labels(
-        _tensor(pair[1], f"'data'[{experiment}][1] (labels)", path), path
-    )
+    labels = _tensor(pair[1], f"'data'[{experiment}][1] (labels)", path)
     method, dataset = "dc", None
     match = _DC_NAME.match(path.name)
     if match:
         method = match["method"].lower()
         dataset = CODEBASE_DATASET_NAMES.get(match["dataset"])
     index = experiment % len(runs)
-    return SourceArrays(
-        images=images,
-        labels=labels,
-        soft_labels=soft,
-        layout="nchw",
+    return _nchw_arrays(
+        images,
+        labels,
+        path,
         method=method,
         codebase_dataset=dataset,
         details={"experiment": index, "experiments": len(runs)},
@@ -179,18 +191,17 @@ def read_idc(content, path):
             f"{path}: {_describe(content)}; an IDC data.pt is [images, labels]"
         )
     images = _tensor(content[0], "item 0 (images)", path)
-    labels, soft = split_labels(_tensor(content[1], "item 1 (labels)", path), path)
+    labels = _tensor(content[1], "item 1 (labels)", path)
     factor = decode_type = None
     match = _IDC_FACTOR_TAG.search(path.parent.name)
     if match:
         factor = int(match["factor"])
         decode_type = match["decode"] or "single"
-    return SourceArrays(
-        images=images,
-        labels=labels,
-        soft_labels=soft,
+    return _nchw_arrays(
+        images,
+        labels,
+        path,
         normalization=None,
-        layout="nchw",
         method="idc",
         factor=factor,
         decode_type=decode_type,
@@ -241,16 +252,14 @@ def read_mtt(content, path, labels_path=None):
                 "does not exist; pass the labels file (--labels)"
             )
     labels_path = pathlib.Path(labels_path)
-    label_content = load_pt(labels_path)
-    labels, soft = split_labels(_tensor(label_content, "the labels", labels_path), path)
+    labels = _tensor(load_pt(labels_path), "the labels", labels_path)
     match = _MTT_NAME.match(path.name)
     unwhitened = bool(match and match["zca"])
     dataset = CODEBASE_DATASET_NAMES.get(path.parent.parent.name)
-    return SourceArrays(
-        images=images,
-        labels=labels,
-        soft_labels=soft,
-        layout="nchw",
+    return _nchw_arrays(
+        images,
+        labels,
+        path,
         method="mtt",
         codebase_dataset=dataset,
         details={"labels_file": str(labels_path), "unwhitened": unwhitened},

@@ -26,14 +26,17 @@ import numpy as np
 
 from udd_keras.errors import UddError
 from udd_keras.metrics.network import (
-    DEFAULT_MODEL,
     activation_maps,
     check_input_shape,
     load_measuring_network,
     train_measuring_network,
 )
 from udd_keras.metrics.report import utilization_report
-from udd_keras.metrics.utilization import DEFAULT_INTERVALS, reference_range
+from udd_keras.metrics.utilization import (
+    DEFAULT_INTERVALS,
+    check_value_range,
+    reference_range,
+)
 
 VALUE_RANGE_CHOICES = (None, "set", "image", "batch")
 
@@ -120,21 +123,7 @@ def in_normalization(images, stored, target):
 
 
 def _check_value_range(value_range):
-    if isinstance(value_range, str) or value_range is None:
-        if value_range not in VALUE_RANGE_CHOICES:
-            raise UddError(
-                f"value_range must be None (one range over all sets), 'set', "
-                f"'image', 'batch' or a (low, high) pair, got {value_range!r}"
-            )
-        return value_range
-    try:
-        low, high = (float(v) for v in value_range)
-    except (TypeError, ValueError):
-        raise UddError(
-            f"value_range must be None, 'set', 'image', 'batch' or a (low, high) "
-            f"pair, got {value_range!r}"
-        ) from None
-    return (low, high)
+    return check_value_range(value_range, VALUE_RANGE_CHOICES)
 
 
 def joint_reference_range(maps_per_set):
@@ -147,12 +136,11 @@ def measure_sets(
     sources,
     model_weights=None,
     layer=-1,
-    epochs=300,
+    recipe=None,
     seed=0,
     intervals=DEFAULT_INTERVALS,
     value_range=None,
     data_dir=None,
-    width=128,
     on_progress=None,
 ):
     """Measures the mUE of one or more sets of the same dataset.
@@ -160,13 +148,14 @@ def measure_sets(
     Args:
         sources: sequence of synthetic-set TFRecord paths (distilled sets or
             coresets), all from one dataset.
-        model_weights: None to train a fresh ConvNet-3 on each set (the
-            evaluation protocol, `epochs` epochs, seed `seed`); or the path of a
-            saved Keras model (`.keras`) used for every set.
+        model_weights: None to train a fresh network on each set with
+            `recipe` and seed `seed`; or the path of a saved Keras model
+            (`.keras`) used for every set.
         layer: int, the block of `model.features(x)[0]` (-1: the last); or
             str, a layer name of a functional model given by `model_weights`.
-        epochs: int, training epochs of the default network (300 as in the
-            protocol); ignored with `model_weights`.
+        recipe: `TrainingRecipe` of the default network, None for the
+            evaluation protocol's (ConvNet-3, 300 epochs, width 128); ignored
+            with `model_weights`.
         seed: int, seed of the default network of every set.
         intervals: iterable of ints >= 2, the set D of interval counts.
         value_range: None (one reference range over every set's maps, the
@@ -175,7 +164,6 @@ def measure_sets(
         data_dir: optional folder passed to `udd_keras.data.load_dataset`
             (the default network trains on the set and needs its dataset's
             normalisation).
-        width: int, channels of the default ConvNet-3.
         on_progress: optional `fn(message)` called before each long stage.
 
     Returns:
@@ -183,7 +171,7 @@ def measure_sets(
 
     Example:
     >>> results = measure_sets(["udd.tfrecord", "random.tfrecord"],
-    ...                        epochs=300)  # doctest: +SKIP
+    ...                        recipe=TrainingRecipe(epochs=300))  # doctest: +SKIP
     >>> [r.name for r in results], results[0].report.overall  # doctest: +SKIP
     (['udd', 'random'], 0.81...)
     """
@@ -211,12 +199,14 @@ def measure_sets(
     else:
         from udd_keras.data import load_dataset
         from udd_keras.evaluation import load_evaluation_set
+        from udd_keras.training import TrainingRecipe
 
+        recipe = recipe or TrainingRecipe()
         dataset = load_dataset(meta.dataset, data_dir=data_dir)
         target = dataset.normalization
         networks = []
         for source in sources:
-            notify(f"training {DEFAULT_MODEL} on {source} ({epochs} epochs)")
+            notify(f"training {recipe.model} on {source} ({recipe.epochs} epochs)")
             x_train, y_train = load_evaluation_set(source, dataset)
             networks.append(
                 train_measuring_network(
@@ -224,8 +214,7 @@ def measure_sets(
                     y_train,
                     dataset.num_classes,
                     dataset.name,
-                    epochs=epochs,
-                    width=width,
+                    recipe,
                     seed=seed,
                     trained_on=source,
                 )

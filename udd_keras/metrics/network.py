@@ -4,7 +4,7 @@ Two ways to get it:
 
 - `train_measuring_network`: a fresh ConvNet-3 trained on the measured set
   itself with the evaluation protocol's recipe (SGD, step decay, DSA and CutMix;
-  `udd_keras.evaluation.train_classifier`), the default of `udd-keras mue`;
+  `udd_keras.training.train_classifier`), the default of `udd-keras mue`;
 - `load_measuring_network`: a saved Keras model (`.keras` file), loaded with
   `safe_mode=True` so that no code from the file is ever deserialised.
 
@@ -20,12 +20,9 @@ import keras
 import numpy as np
 
 from udd_keras.errors import UddError
+from udd_keras.seeding import seed_globally
 
-DEFAULT_MODEL = "convnet3"
 MAPS_BATCH_SIZE = 256
-PROTOCOL_LR = 0.01
-PROTOCOL_BATCH_SIZE = 64
-PROTOCOL_CUTMIX = 0.5
 
 
 @dataclasses.dataclass
@@ -86,29 +83,23 @@ def load_measuring_network(path):
 
 
 def train_measuring_network(
-    images,
-    labels,
-    num_classes,
-    dataset_name,
-    epochs=300,
-    width=128,
-    seed=0,
-    trained_on=None,
+    images, labels, num_classes, dataset_name, recipe=None, seed=0, trained_on=None
 ):
-    """Trains a fresh ConvNet-3 on a set with the evaluation protocol's recipe.
+    """Trains a fresh network on a set with the evaluation protocol's recipe.
 
-    The recipe of `udd_keras.evaluation` (lr 0.01 with step decay, SGD momentum
-    0.9, coupled weight decay 5e-4, batch 64, the dataset's DSA strategy and
-    CutMix 0.5), every random choice drawn from `seed`.
+    By default the `TrainingRecipe` of `udd_keras.evaluation` (ConvNet-3, lr
+    0.01 with step decay, SGD momentum 0.9, coupled weight decay 5e-4, batch
+    64, the dataset's DSA strategy and CutMix 0.5), every random choice drawn
+    from `seed`.
 
     Args:
         images: float32 array (N, H, W, C), normalised training images (the
             decoded set: stored images and their regions).
         labels: int array (N,).
         num_classes: int.
-        dataset_name: str, names the DSA strategy (no flip for digits).
-        epochs: int >= 1.
-        width: int, ConvNet channels (128 in the paper).
+        dataset_name: str, resolves the recipe's DSA strategy (no flip for
+            digits).
+        recipe: `TrainingRecipe`, None for the defaults (300 epochs, width 128).
         seed: int, weights, batch order and augmentation.
         trained_on: optional str recorded in the description (the set's path).
 
@@ -117,52 +108,32 @@ def train_measuring_network(
 
     Example:
     >>> from udd_keras.data import load_dataset
+    >>> from udd_keras.training import TrainingRecipe
     >>> ds = load_dataset("digits")
-    >>> network = train_measuring_network(
-    ...     ds.x_train[:20], ds.y_train[:20], 10, "digits", epochs=1, width=8)
+    >>> network = train_measuring_network(ds.x_train[:20], ds.y_train[:20], 10,
+    ...     "digits", TrainingRecipe(epochs=1, width=8))
     >>> network.description["model"]
     'convnet3'
     """
-    from udd_keras.evaluation import (
-        build_classifier,
-        dsa_strategy_for,
-        train_classifier,
-    )
+    from udd_keras.training import TrainingRecipe, build_classifier, train_classifier
 
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)):
-        raise UddError(f"epochs must be an integer >= 1, got {epochs!r}")
-    if epochs < 1:
-        raise UddError(f"epochs must be an integer >= 1, got {epochs!r}")
+    recipe = (recipe or TrainingRecipe()).for_dataset(dataset_name)
     images = np.asarray(images, np.float32)
-    dsa_strategy = dsa_strategy_for(dataset_name, PROTOCOL_CUTMIX)
-    keras.utils.set_random_seed(seed)
-    model = build_classifier(
-        DEFAULT_MODEL, images.shape[1:], num_classes, width=width, seed=seed
-    )
-    train_classifier(
-        model,
-        images,
-        labels,
-        num_classes,
-        epochs=int(epochs),
-        lr=PROTOCOL_LR,
-        batch_size=PROTOCOL_BATCH_SIZE,
-        dsa_strategy=dsa_strategy,
-        cutmix_probability=PROTOCOL_CUTMIX,
-        seed=seed,
-    )
+    seed_globally(seed)
+    model = build_classifier(recipe, images.shape[1:], num_classes, seed)
+    train_classifier(model, images, labels, num_classes, recipe, seed=seed)
     description = {
         "source": "trained",
-        "model": DEFAULT_MODEL,
+        "model": recipe.model,
         "class": type(model).__name__,
-        "width": int(width),
-        "epochs": int(epochs),
+        "width": recipe.width,
+        "epochs": recipe.epochs,
         "seed": int(seed),
         "training_images": int(len(images)),
-        "lr": PROTOCOL_LR,
-        "batch_size": PROTOCOL_BATCH_SIZE,
-        "dsa_strategy": dsa_strategy,
-        "cutmix_probability": PROTOCOL_CUTMIX,
+        "lr": recipe.lr,
+        "batch_size": recipe.batch_size,
+        "dsa_strategy": recipe.augmentation,
+        "cutmix_probability": recipe.cutmix_probability,
     }
     if trained_on is not None:
         description["trained_on"] = str(trained_on)

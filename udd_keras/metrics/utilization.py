@@ -127,33 +127,55 @@ def _check_intervals(num_intervals):
     return int(num_intervals)
 
 
-def _interval_bounds(values, value_range):
-    """Per-image (low, high) of the intervals, each (B,) float64."""
-    image_low, image_high = values.min(axis=1), values.max(axis=1)
-    if isinstance(value_range, str):
-        if value_range == "image":
-            return image_low, image_high
-        if value_range == "batch":
-            batch_size = values.shape[0]
-            return (
-                np.full(batch_size, image_low.min()),
-                np.full(batch_size, image_high.max()),
-            )
-        raise UddError(
-            f"value_range must be a (low, high) pair or one of "
-            f"{VALUE_RANGE_MODES}, got {value_range!r}"
-        )
+def check_value_range(value_range, modes=VALUE_RANGE_MODES):
+    """Validates a `value_range` argument.
+
+    Args:
+        value_range: one of `modes`, or a `(low, high)` pair of numbers.
+        modes: the named ranges the caller accepts besides a pair (strings,
+            or None); default `VALUE_RANGE_MODES`.
+
+    Returns:
+        The mode as given, or the pair as a tuple of floats `(low, high)`.
+
+    Raises:
+        UddError: not one of `modes` nor a pair, or a pair that is not finite
+            with `low < high`.
+
+    Example:
+    >>> check_value_range([0, 2])
+    (0.0, 2.0)
+    """
+    allowed = ", ".join(repr(mode) for mode in modes)
+    message = f"value_range must be {allowed} or a (low, high) pair"
+    if value_range is None or isinstance(value_range, str):
+        if value_range not in modes:
+            raise UddError(f"{message}, got {value_range!r}")
+        return value_range
     try:
         low, high = (float(v) for v in value_range)
     except (TypeError, ValueError):
-        raise UddError(
-            f"value_range must be a (low, high) pair or one of "
-            f"{VALUE_RANGE_MODES}, got {value_range!r}"
-        ) from None
+        raise UddError(f"{message}, got {value_range!r}") from None
     if not (np.isfinite(low) and np.isfinite(high) and low < high):
         raise UddError(
             f"value_range must satisfy low < high (finite), got {value_range!r}"
         )
+    return (low, high)
+
+
+def _interval_bounds(values, value_range):
+    """Per-image (low, high) of the intervals, each (B,) float64."""
+    value_range = check_value_range(value_range)
+    image_low, image_high = values.min(axis=1), values.max(axis=1)
+    if value_range == "image":
+        return image_low, image_high
+    if value_range == "batch":
+        batch_size = values.shape[0]
+        return (
+            np.full(batch_size, image_low.min()),
+            np.full(batch_size, image_high.max()),
+        )
+    low, high = value_range
     return np.minimum(image_low, low), np.maximum(image_high, high)
 
 

@@ -10,7 +10,7 @@ from udd_keras.models.alexnet import AlexNet
 from udd_keras.models.base import NORMS, ImageClassifier
 from udd_keras.models.blocks import BasicBlock
 from udd_keras.models.convnet import ConvNet
-from udd_keras.models.registry import MODEL_NAMES, conv_kernels, get_model
+from udd_keras.models.registry import MODEL_NAMES, get_model
 from udd_keras.models.resnet import ResNet18, ResNetAP10
 from udd_keras.models.vgg import VGG11
 
@@ -24,6 +24,5 @@ __all__ = [
     "ResNet18",
     "ResNetAP10",
     "VGG11",
-    "conv_kernels",
     "get_model",
 ]

@@ -2,13 +2,7 @@
 
 import keras
 
-from udd_keras.errors import UddError
-from udd_keras.models.base import (
-    ImageClassifier,
-    first_conv_padding,
-    kernel_initializer,
-    scaled_width,
-)
+from udd_keras.models.base import ImageClassifier, kernel_initializer, scaled_width
 
 # (channels for width 128, kernel size, max-pool after) per conv.
 LAYERS = (
@@ -42,15 +36,8 @@ class AlexNet(ImageClassifier):
     def __init__(self, image_shape, num_classes, width=128, seed=None, **kwargs):
         super().__init__(image_shape, num_classes, seed=seed, **kwargs)
         self.width = int(width)
-        padding = first_conv_padding(self.image_shape, 5)
-        if min(self.image_shape[:2]) < 8:
-            raise UddError(
-                f"AlexNet needs images of at least 8x8, got "
-                f"{self.image_shape[0]}x{self.image_shape[1]}."
-            )
-        self.input_padding = (
-            None if padding is None else keras.layers.ZeroPadding2D(padding)
-        )
+        self._check_min_side(8)
+        self.input_padding = self._input_padding(5)
         self.convs = []
         self.pool_after = []
         for index, (channels, kernel, pool) in enumerate(LAYERS):
@@ -58,7 +45,7 @@ class AlexNet(ImageClassifier):
                 keras.layers.Conv2D(
                     scaled_width(channels, self.width, 128),
                     kernel,
-                    padding="valid" if (index == 0 and padding) else "same",
+                    padding="valid" if (index == 0 and self.frame_offset) else "same",
                     kernel_initializer=kernel_initializer(self.seed, index),
                     name=f"conv_{index}",
                 )
@@ -66,11 +53,7 @@ class AlexNet(ImageClassifier):
             self.pool_after.append(pool)
         self.pool = keras.layers.MaxPooling2D(2)
         self.flatten = keras.layers.Flatten()
-        self.classifier = keras.layers.Dense(
-            self.num_classes,
-            kernel_initializer=kernel_initializer(self.seed, len(LAYERS)),
-            name="classifier",
-        )
+        self.classifier = self._dense_classifier(len(LAYERS))
         self._build_weights()
 
     def features(self, x, training=False):

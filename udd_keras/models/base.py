@@ -1,32 +1,16 @@
 """Shared pieces of the image classifiers: the base class, normalisation layers,
-seeded initialisers and the 28 px -> 32 px first-convolution padding."""
+seeded initialisers and the input frame (28 px images read as 32 px)."""
 
 import keras
-import numpy as np
 
 from udd_keras.errors import UddError
 from udd_keras.models.normalization import InstanceNormalization
+from udd_keras.seeding import derive_seed
 
 NORMS = ("instance", "batch", "none")
 # PyTorch's defaults, which the reference implementations (DC/DSA/IDC) use.
 NORM_EPSILON = 1e-5
 BATCH_NORM_MOMENTUM = 0.9
-
-
-def derive_seed(seed, index):
-    """A deterministic int seed for sub-component `index` of a seeded model.
-
-    Args:
-        seed: the model's int seed, or None.
-        index: the sub-component's number (int).
-
-    Returns:
-        An int in [0, 2**31), or None when `seed` is None.
-    """
-    if seed is None:
-        return None
-    state = np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0]
-    return int(state % (2**31))
 
 
 def kernel_initializer(seed, index):
@@ -69,16 +53,28 @@ def normalization(kind, channels, name=None, dtype=None):
     return None
 
 
-def first_conv_padding(image_shape, kernel_size):
-    """Explicit zero padding of the first convolution, or None for 'same'.
+# Input sizes a classifier reads inside a larger frame: 28 x 28 (MNIST-like)
+# images as 32 x 32, as IDC (and DC's code for 1-channel data) do.
+FRAMED_INPUT_SIZES = {(28, 28): (32, 32)}
 
-    28 x 28 inputs are treated as 32 x 32, as IDC does for MNIST-like data: the
-    first convolution pads by `kernel_size // 2 + 2` and uses 'valid' padding,
-    so its output (and every later map) has the size of a 32 x 32 input's.
+
+def frame_size(image_shape, framed_sizes=FRAMED_INPUT_SIZES):
+    """`(H, W)` of the frame a classifier reads images of `image_shape` in.
+
+    The image sits centred in the frame (zero padding around it); every feature
+    map has the size it would have for a frame-sized input.
+
+    Example:
+    >>> frame_size((28, 28, 1)), frame_size((8, 8, 1))
+    ((32, 32), (8, 8))
     """
-    if tuple(image_shape[:2]) == (28, 28):
-        return kernel_size // 2 + 2
-    return None
+    size = tuple(int(d) for d in image_shape[:2])
+    return framed_sizes.get(size, size)
+
+
+def frame_offset(image_shape, framed_sizes=FRAMED_INPUT_SIZES):
+    """Pixels between the frame's edge and the image (0: no frame)."""
+    return (frame_size(image_shape, framed_sizes)[0] - int(image_shape[0])) // 2
 
 
 def scaled_width(base, width, default):
@@ -120,6 +116,57 @@ class ImageClassifier(keras.Model):
             raise UddError(f"num_classes must be >= 1, got {num_classes!r}.")
         self.num_classes = int(num_classes)
         self.seed = None if seed is None else int(seed)
+
+    # Input sizes this model reads inside a larger frame (none for ResNets).
+    framed_input_sizes = FRAMED_INPUT_SIZES
+
+    @property
+    def frame_size(self):
+        """`(H, W)` the feature maps cover (`frame_size`): 32 x 32 for 28 x 28
+        images (except ResNets), the image itself otherwise."""
+        return frame_size(self.image_shape, self.framed_input_sizes)
+
+    @property
+    def frame_offset(self):
+        """Pixels between the frame's edge and the image, 0 without a frame."""
+        return frame_offset(self.image_shape, self.framed_input_sizes)
+
+    def _input_padding(self, kernel_size, dtype=None):
+        """Zero padding before a 'valid' first convolution of `kernel_size`
+        for a framed input; None (a 'same' first convolution) otherwise."""
+        padding = self.frame_offset and kernel_size // 2 + self.frame_offset
+        if not padding:
+            return None
+        return keras.layers.ZeroPadding2D(padding, dtype=dtype)
+
+    def _check_min_side(self, min_side):
+        """Raises `UddError` unless the frame is at least `min_side` square."""
+        height, width = self.frame_size
+        if min(height, width) < min_side:
+            framed = " (28x28 are read as 32x32)" if min_side > 28 else ""
+            raise UddError(
+                f"{type(self).__name__} needs images of at least "
+                f"{min_side}x{min_side}{framed}, got "
+                f"{self.image_shape[0]}x{self.image_shape[1]}."
+            )
+
+    @staticmethod
+    def _check_norm(norm):
+        """`norm` if it is one of `NORMS`, else `UddError`."""
+        return check_choice(norm, NORMS, "norm")
+
+    def _norm_layer(self, channels, name, dtype=None):
+        """A normalisation layer of kind `self.norm`, or None for `"none"`."""
+        return normalization(self.norm, channels, name, dtype=dtype)
+
+    def _dense_classifier(self, index, dtype=None):
+        """The final `Dense(num_classes)`, seeded as sub-component `index`."""
+        return keras.layers.Dense(
+            self.num_classes,
+            kernel_initializer=kernel_initializer(self.seed, index),
+            dtype=dtype,
+            name="classifier",
+        )
 
     def _build_weights(self):
         """Creates every weight by running one zero image through the model."""

@@ -7,9 +7,7 @@ from udd_keras.models.base import (
     ImageClassifier,
     apply_norm,
     check_choice,
-    first_conv_padding,
     kernel_initializer,
-    normalization,
 )
 
 POOLINGS = ("avg", "max")
@@ -56,7 +54,7 @@ class ConvNet(ImageClassifier):
         super().__init__(image_shape, num_classes, seed=seed, **kwargs)
         self.width = int(width)
         self.depth = int(depth)
-        self.norm = check_choice(norm, ("instance", "batch", "none"), "norm")
+        self.norm = self._check_norm(norm)
         self.pooling = check_choice(pooling, POOLINGS, "pooling")
         if self.width < 1 or self.depth < 1:
             raise UddError(
@@ -64,12 +62,7 @@ class ConvNet(ImageClassifier):
                 f"depth={depth!r}."
             )
         self._check_depth_fits()
-        padding = first_conv_padding(self.image_shape, 3)
-        self.input_padding = (
-            None
-            if padding is None
-            else keras.layers.ZeroPadding2D(padding, dtype=self.dtype_policy)
-        )
+        self.input_padding = self._input_padding(3, dtype=self.dtype_policy)
         self.convs, self.norms, self.pools = [], [], []
         pool_layer = (
             keras.layers.AveragePooling2D
@@ -81,34 +74,25 @@ class ConvNet(ImageClassifier):
                 keras.layers.Conv2D(
                     self.width,
                     3,
-                    padding="valid" if (block == 0 and padding) else "same",
+                    padding="valid" if (block == 0 and self.frame_offset) else "same",
                     kernel_initializer=kernel_initializer(self.seed, block),
                     dtype=self.dtype_policy,
                     name=f"conv_{block}",
                 )
             )
             self.norms.append(
-                normalization(
-                    self.norm, self.width, f"norm_{block}", dtype=self.dtype_policy
-                )
+                self._norm_layer(self.width, f"norm_{block}", dtype=self.dtype_policy)
             )
             self.pools.append(
                 pool_layer(2, dtype=self.dtype_policy, name=f"pool_{block}")
             )
         self.flatten = keras.layers.Flatten(dtype=self.dtype_policy)
         # Float32 logits whatever the policy (Keras' advice for mixed precision).
-        self.classifier = keras.layers.Dense(
-            self.num_classes,
-            kernel_initializer=kernel_initializer(self.seed, self.depth),
-            dtype="float32",
-            name="classifier",
-        )
+        self.classifier = self._dense_classifier(self.depth, dtype="float32")
         self._build_weights()
 
     def _check_depth_fits(self):
-        height, width = self.image_shape[:2]
-        if first_conv_padding(self.image_shape, 3):
-            height, width = 32, 32
+        height, width = self.frame_size
         if min(height, width) < 2**self.depth:
             raise UddError(
                 f"ConvNet depth {self.depth} pools a {height}x{width} image to "

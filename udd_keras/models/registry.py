@@ -55,11 +55,3 @@ def get_model(
     if model_class is ConvNet and depth is not None:
         kwargs["depth"] = depth
     return model_class(input_shape, num_classes, seed=seed, **kwargs)
-
-
-def conv_kernels(model):
-    """The trainable convolution kernels (4-D weights) of `model`, in layer order.
-
-    IDC matches gradients of these only (no biases, norms or classifier).
-    """
-    return [w for w in model.trainable_weights if len(w.shape) == 4]

@@ -5,10 +5,8 @@ import keras
 from udd_keras.models.base import (
     ImageClassifier,
     apply_norm,
-    check_choice,
     derive_seed,
     kernel_initializer,
-    normalization,
     scaled_width,
 )
 from udd_keras.models.blocks import BasicBlock
@@ -24,17 +22,15 @@ class _ResNet(ImageClassifier):
     blocks_per_stage = (2, 2, 2, 2)
     downsample = "conv"
     default_norm = "batch"
+    # A 'same' 3x3 stem: 28 px images are read as they are (maps 28/14/7/4).
+    framed_input_sizes = {}
 
     def __init__(
         self, image_shape, num_classes, width=64, norm=None, seed=None, **kwargs
     ):
         super().__init__(image_shape, num_classes, seed=seed, **kwargs)
         self.width = int(width)
-        self.norm = check_choice(
-            self.default_norm if norm is None else norm,
-            ("instance", "batch", "none"),
-            "norm",
-        )
+        self.norm = self._check_norm(self.default_norm if norm is None else norm)
         self.large_stem = min(self.image_shape[:2]) > SMALL_IMAGE_MAX
         self.stem_conv = keras.layers.Conv2D(
             self.width,
@@ -45,7 +41,7 @@ class _ResNet(ImageClassifier):
             kernel_initializer=kernel_initializer(self.seed, 0),
             name="stem_conv",
         )
-        self.stem_norm = normalization(self.norm, self.width, "stem_norm")
+        self.stem_norm = self._norm_layer(self.width, "stem_norm")
         self.stem_pool = None
         if self.large_stem:
             pool = (
@@ -72,11 +68,7 @@ class _ResNet(ImageClassifier):
                 index += 1
             self.stages.append(blocks)
         self.global_pool = keras.layers.GlobalAveragePooling2D()
-        self.classifier = keras.layers.Dense(
-            self.num_classes,
-            kernel_initializer=kernel_initializer(self.seed, index),
-            name="classifier",
-        )
+        self.classifier = self._dense_classifier(index)
         self._build_weights()
 
     def features(self, x, training=False):
@@ -135,13 +127,7 @@ class ResNetAP10(_ResNet):
     stride-2 conv and a 3x3 stride-2 average pool. Instance norm by default, as
     IDC uses for distillation networks.
 
-    Args:
-        image_shape: `(H, W, C)`.
-        num_classes: number of logits.
-        width: channels of the first stage (64).
-        norm: `"instance"` (default), `"batch"` or `"none"`.
-        seed: int seed for deterministic initial weights, or None.
-        **kwargs: standard `keras.Model` arguments.
+    Args: those of `ResNet18`, with `norm="instance"` by default.
 
     Example:
     >>> model = ResNetAP10((224, 224, 3), 10)

@@ -2,14 +2,10 @@
 
 import keras
 
-from udd_keras.errors import UddError
 from udd_keras.models.base import (
     ImageClassifier,
     apply_norm,
-    check_choice,
-    first_conv_padding,
     kernel_initializer,
-    normalization,
     scaled_width,
 )
 
@@ -43,17 +39,9 @@ class VGG11(ImageClassifier):
     ):
         super().__init__(image_shape, num_classes, seed=seed, **kwargs)
         self.width = int(width)
-        self.norm = check_choice(norm, ("instance", "batch", "none"), "norm")
-        padding = first_conv_padding(self.image_shape, 3)
-        size = 32 if padding else min(self.image_shape[:2])
-        if size < 2 ** len(STAGES):
-            raise UddError(
-                f"VGG11 needs images of at least 32x32 (or 28x28), got "
-                f"{self.image_shape[0]}x{self.image_shape[1]}."
-            )
-        self.input_padding = (
-            None if padding is None else keras.layers.ZeroPadding2D(padding)
-        )
+        self.norm = self._check_norm(norm)
+        self._check_min_side(2 ** len(STAGES))
+        self.input_padding = self._input_padding(3)
         self.stages = []
         index = 0
         for multipliers in STAGES:
@@ -63,22 +51,16 @@ class VGG11(ImageClassifier):
                 conv = keras.layers.Conv2D(
                     channels,
                     3,
-                    padding="valid" if (index == 0 and padding) else "same",
+                    padding="valid" if (index == 0 and self.frame_offset) else "same",
                     kernel_initializer=kernel_initializer(self.seed, index),
                     name=f"conv_{index}",
                 )
-                layers.append(
-                    (conv, normalization(self.norm, channels, f"norm_{index}"))
-                )
+                layers.append((conv, self._norm_layer(channels, f"norm_{index}")))
                 index += 1
             self.stages.append(layers)
         self.pool = keras.layers.MaxPooling2D(2)
         self.flatten = keras.layers.Flatten()
-        self.classifier = keras.layers.Dense(
-            self.num_classes,
-            kernel_initializer=kernel_initializer(self.seed, index),
-            name="classifier",
-        )
+        self.classifier = self._dense_classifier(index)
         self._build_weights()
 
     def features(self, x, training=False):

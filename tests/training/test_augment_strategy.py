@@ -1,7 +1,7 @@
 import pytest
 
 from udd_keras.augmentation.strategy import EVALUATION_STRATEGY, parse_strategy
-from udd_keras.evaluation import BASE_DSA_STRATEGY, dsa_strategy_for
+from udd_keras.training import BASE_DSA_STRATEGY, dsa_strategy_for
 
 
 def test_base_strategy_is_the_shared_evaluation_strategy():

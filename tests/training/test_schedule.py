@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from udd_keras.evaluation import StepDecay
+from udd_keras.training import StepDecay
 
 
 def test_step_decay_multiplies_by_factor_at_two_thirds_and_five_sixths():

@@ -1,13 +1,15 @@
 import numpy as np
 import tensorflow as tf
 
-from udd_keras.evaluation.training import (
+from udd_keras.training import (
+    TrainingRecipe,
     build_classifier,
-    distribute_batch,
     make_classify_fn,
     top1_accuracy,
     train_classifier,
 )
+
+TINY = TrainingRecipe(width=4, epochs=2, batch_size=4, cutmix_probability=0.0)
 
 
 def test_test_accuracy_counts_hits_over_batches():
@@ -23,16 +25,14 @@ def test_test_accuracy_counts_hits_over_batches():
 
 def test_on_batch_sees_every_example_once_per_epoch(tiny_split):
     x_train, y_train, _, _ = tiny_split(28, 1, train=10)
-    model = build_classifier("convnet3", (28, 28, 1), 3, width=4, seed=0)
+    model = build_classifier(TINY, (28, 28, 1), 3, seed=0)
     seen = []
     train_classifier(
         model,
         x_train,
         y_train,
         3,
-        epochs=2,
-        batch_size=4,
-        cutmix_probability=0.0,
+        TINY,
         on_batch=lambda indices, correct: seen.append((indices, correct)),
     )
     assert [len(indices) for indices, _ in seen] == [4, 4, 2] * 2
@@ -44,7 +44,7 @@ def test_on_batch_sees_every_example_once_per_epoch(tiny_split):
 
 def test_correctness_matches_the_model_before_the_update(tiny_split):
     x_train, y_train, _, _ = tiny_split(28, 1, train=6)
-    model = build_classifier("convnet3", (28, 28, 1), 3, width=4, seed=0)
+    model = build_classifier(TINY, (28, 28, 1), 3, seed=0)
     expected = np.asarray(make_classify_fn(model)(x_train)) == y_train
     seen = []
     train_classifier(
@@ -52,36 +52,28 @@ def test_correctness_matches_the_model_before_the_update(tiny_split):
         x_train,
         y_train,
         3,
-        epochs=1,
-        batch_size=6,
-        cutmix_probability=0.0,
+        TINY.replace(epochs=1, batch_size=6),
         on_batch=lambda indices, correct: seen.append((indices, correct)),
     )
     indices, correct = seen[0]
     np.testing.assert_array_equal(correct, expected[indices])
 
 
-def test_distribute_batch_is_identity_for_one_replica():
-    arrays = (np.arange(4), np.arange(4))
-    assert distribute_batch(tf.distribute.get_strategy(), arrays) is arrays
-
-
-def _train_losses(x_train, y_train, soft_labels=None):
-    model = build_classifier("convnet3", (8, 8, 1), 3, width=4, seed=0)
+def _train_losses(x_train, targets):
+    recipe = TINY.replace(
+        dsa_strategy="color_crop_scale_rotate", cutmix_probability=1.0
+    )
+    model = build_classifier(recipe, (8, 8, 1), 3, seed=0)
     losses, correct = [], []
     train_classifier(
         model,
         x_train,
-        y_train,
+        targets,
         3,
-        epochs=2,
-        batch_size=4,
-        dsa_strategy="color_crop_scale_rotate",
-        cutmix_probability=1.0,
+        recipe,
         seed=3,
         on_batch=lambda indices, c: correct.append(c),
         on_epoch_end=lambda epoch, logs: losses.append(logs["loss"]),
-        soft_labels=soft_labels,
     )
     return losses, np.concatenate(correct), model.get_weights()
 
@@ -90,7 +82,7 @@ def test_one_hot_soft_labels_train_exactly_like_hard_labels(tiny_split):
     x_train, y_train, _, _ = tiny_split(8, 1, train=10)
     hard = _train_losses(x_train, y_train)
     one_hot = np.eye(3, dtype=np.float32)[y_train]
-    soft = _train_losses(x_train, y_train, soft_labels=one_hot)
+    soft = _train_losses(x_train, one_hot)
     assert hard[0] == soft[0]
     np.testing.assert_array_equal(hard[1], soft[1])
     for a, b in zip(hard[2], soft[2], strict=True):
@@ -101,7 +93,26 @@ def test_soft_labels_change_the_loss(tiny_split):
     x_train, y_train, _, _ = tiny_split(8, 1, train=10)
     hard_losses = _train_losses(x_train, y_train)[0]
     uniform = np.full((10, 3), 1 / 3, np.float32)
-    soft_losses = _train_losses(x_train, y_train, soft_labels=uniform)[0]
+    soft_losses = _train_losses(x_train, uniform)[0]
     assert soft_losses != hard_losses
     # A uniform target's cross-entropy is at least log(3), whatever the logits.
     assert min(soft_losses) >= np.log(3) - 1e-5
+
+
+def test_epoch_logs_hold_the_loss_and_the_decayed_learning_rate(tiny_split):
+    x_train, y_train, _, _ = tiny_split(8, 1, train=8)
+    recipe = TINY.replace(epochs=6, batch_size=8, lr=0.1)
+    model = build_classifier(recipe, (8, 8, 1), 3, seed=0)
+    logs = []
+    train_classifier(
+        model,
+        x_train,
+        y_train,
+        3,
+        recipe,
+        on_epoch_end=lambda _, entry: logs.append(entry),
+    )
+    # One step per epoch; x0.2 from the 5th epoch (2/3 of 6), again from the 6th.
+    lrs = [entry["lr"] for entry in logs]
+    np.testing.assert_allclose(lrs, [0.1, 0.1, 0.1, 0.1, 0.02, 0.004], rtol=1e-6)
+    assert all(np.isfinite(entry["loss"]) for entry in logs)

@@ -31,7 +31,12 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
 
     @classmethod
     def from_epochs(
-        cls, initial_learning_rate, epochs, steps_per_epoch, fractions=(2 / 3, 5 / 6)
+        cls,
+        initial_learning_rate,
+        epochs,
+        steps_per_epoch,
+        fractions=(2 / 3, 5 / 6),
+        factor=0.2,
     ):
         """Builds the schedule with boundaries at `fractions` of `epochs`.
 
@@ -41,12 +46,13 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
             steps_per_epoch: int, optimizer steps per epoch.
             fractions: fractions of training at which the rate decays; the
                 boundary epoch is `int(epochs * fraction)` (IDC: 2/3 and 5/6).
+            factor: float, the multiplier at each boundary.
 
         Returns:
             `StepDecay`.
         """
         boundaries = [int(epochs * f) * steps_per_epoch for f in fractions]
-        return cls(initial_learning_rate, boundaries)
+        return cls(initial_learning_rate, boundaries, factor)
 
     def __call__(self, step):
         step = ops.cast(step, "float32")

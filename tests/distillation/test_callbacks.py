@@ -1,0 +1,115 @@
+"""The distillation loop's callbacks, on their own (no distillation step)."""
+
+import math
+
+import pytest
+import tensorflow as tf
+
+from udd_keras.distillation.callbacks import (
+    Checkpoints,
+    MetricsLog,
+    TensorBoard,
+    TerminateOnNonFinite,
+)
+from udd_keras.distillation.run_directory import RunDirectory
+from udd_keras.errors import NonFiniteLossError, RunInterrupted
+
+
+def _logs(step, **losses):
+    values = dict(loss=1.0, matching_loss=0.5, cfc_loss=0.25, cfc_gradient_ratio=0.1)
+    values = {**values, "network_loss": 2.0, "image_lr": 0.01, **losses}
+    return dict(step=step, iteration=1, inner_step=2, **values)
+
+
+def test_a_non_finite_loss_stops_the_run_naming_the_loss_and_the_kept_checkpoint():
+    guard = TerminateOnNonFinite(lambda: "ckpt-4 is kept", lr_img=0.01)
+    guard.on_step(5, 10, _logs(5))  # finite: nothing happens
+    with pytest.raises(NonFiniteLossError) as info:
+        guard.on_step(5, 10, _logs(5, network_loss=math.inf))
+    assert str(info.value) == (
+        "network loss became inf at iteration 1, inner step 2; ckpt-4 is kept. "
+        "Try a smaller --lr-img (now 0.01)"
+    )
+    with pytest.raises(NonFiniteLossError, match="^CFC loss became nan"):
+        guard.on_step(5, 10, _logs(5, cfc_loss=math.nan, network_loss=math.nan))
+
+
+def test_metrics_are_kept_every_log_every_steps_and_at_the_last(tmp_path):
+    run_dir = RunDirectory(tmp_path)
+    run_dir.prepare()
+    try:
+        log = MetricsLog(every=3, run_dir=run_dir)
+        for step in range(1, 8):
+            log.on_step(step, 7, _logs(step))
+        assert [m["step"] for m in log.read()] == [3, 6, 7]
+        assert log.read()[0] == _logs(3)
+    finally:
+        run_dir.unlock()
+    in_memory = MetricsLog(every=2)
+    for step in range(1, 4):
+        in_memory.on_step(step, 3, _logs(step))
+    assert [m["step"] for m in in_memory.read()] == [2, 3]
+
+
+def test_tensorboard_writes_the_logged_steps(tmp_path):
+    board = TensorBoard(str(tmp_path), every=2)
+    for step in range(1, 4):
+        board.on_step(step, 3, _logs(step))
+    board.close()
+    (events,) = tmp_path.glob("events.out.tfevents.*")
+    written = {
+        (value.tag, event.step)
+        for event in tf.compat.v1.train.summary_iterator(str(events))
+        for value in event.summary.value
+    }
+    assert ("distill/matching_loss", 2) in written
+    assert ("distill/image_lr", 3) in written
+    assert {step for _, step in written} == {2, 3}
+
+
+class _Flag:
+    signal_name = None
+    signal_number = None
+
+
+def test_checkpoints_every_n_steps_and_at_the_end_of_each_iteration():
+    saved = []
+    checkpoints = Checkpoints(
+        lambda: saved.append(step), 3, 4, _Flag(), None, RunInterrupted
+    )
+    for step in range(1, 9):
+        checkpoints.on_step(step, 8, {})
+    assert saved == [3, 4, 6, 8]
+
+
+def test_a_signal_saves_then_stops():
+    saved, flag = [], _Flag()
+    checkpoints = Checkpoints(
+        lambda: saved.append("saved"),
+        100,
+        100,
+        flag,
+        None,
+        lambda stop: RunInterrupted(f"stopped by {stop.signal_name}"),
+    )
+    checkpoints.on_step(1, 200, {})
+    flag.signal_name = "SIGTERM"
+    with pytest.raises(RunInterrupted, match="stopped by SIGTERM"):
+        checkpoints.on_step(2, 200, {})
+    assert saved == ["saved"]
+
+
+def test_several_workers_let_the_coordinator_decide():
+    class Coordinator:
+        steps = 0
+
+        def step_done(self):
+            self.steps += 1
+
+    coordinator, flag, saved = Coordinator(), _Flag(), []
+    flag.signal_name = "SIGTERM"  # seen by the coordinator, not by the callback
+    checkpoints = Checkpoints(
+        lambda: saved.append(1), 100, 100, flag, coordinator, RunInterrupted
+    )
+    checkpoints.on_step(1, 200, {})
+    assert coordinator.steps == 1 and saved == []

@@ -1,0 +1,154 @@
+"""The callbacks of the distillation loop (`Distiller.run`).
+
+The loop takes a step, then calls, in this order (a `CallbackList`):
+
+1. `TerminateOnNonFinite`: stops the run when a loss became NaN or infinite
+   (model: `keras.callbacks.TerminateOnNaN`);
+2. `MetricsLog`: every `log_every`-th step's logs to `metrics.jsonl`;
+3. `TensorBoard`: the same steps' losses as TensorBoard scalars;
+4. the user's callbacks (e.g. `udd_keras.progress.DistillProgress`);
+5. `Checkpoints`: saves every `checkpoint_every` steps, at the end of every
+   outer iteration and when a signal asked the run to stop, then stops it
+   (model: `keras.callbacks.BackupAndRestore`).
+
+Each step's logs: `step`, `iteration`, `inner_step`, the `LOSSES`, `image_lr`
+(for [0, 1] pixels) and `seconds` (wall time of the step).
+"""
+
+import dataclasses
+import math
+from collections.abc import Callable
+
+import tensorflow as tf
+
+from udd_keras.errors import NonFiniteLossError
+from udd_keras.training.callbacks import Callback
+
+# The losses of a step's logs, and how error messages name them.
+LOSSES = {
+    "loss": "loss",
+    "matching_loss": "matching loss",
+    "cfc_loss": "CFC loss",
+    "cfc_gradient_ratio": "CFC gradient ratio",
+    "network_loss": "network loss",
+}
+
+
+def _due(step, total, every):
+    """Whether a step is logged: every `every`-th step, and the last one."""
+    return step % every == 0 or step == total
+
+
+class TerminateOnNonFinite(Callback):
+    """Raises `NonFiniteLossError` when a loss of the step is NaN or infinite.
+
+    Args:
+        kept: callable returning the sentence saying which checkpoint is kept.
+        lr_img: the run's `lr_img`, suggested smaller in the message.
+    """
+
+    def __init__(self, kept, lr_img):
+        self.kept = kept
+        self.lr_img = lr_img
+
+    def on_step(self, step, total, logs):
+        for key, name in LOSSES.items():
+            value = logs[key]
+            if not math.isfinite(value):
+                raise NonFiniteLossError(
+                    f"{name} became {value} at iteration {logs['iteration']}, "
+                    f"inner step {logs['inner_step']}; {self.kept()}. Try a "
+                    f"smaller --lr-img (now {self.lr_img})"
+                )
+
+
+class MetricsLog(Callback):
+    """Keeps every `every`-th step's logs (and the last step's).
+
+    Args:
+        every: int, `log_every`.
+        run_dir: a `RunDirectory` whose `metrics.jsonl` gets one line per kept
+            step, or None to keep them in memory only.
+    """
+
+    def __init__(self, every, run_dir=None):
+        self.every = every
+        self.run_dir = run_dir
+        self.records = []
+
+    def on_step(self, step, total, logs):
+        if not _due(step, total, self.every):
+            return
+        if self.run_dir is not None:
+            self.run_dir.append_metrics(logs)
+        self.records.append(logs)
+
+    def read(self):
+        """The kept logs of the run, resumed parts included; list of dicts."""
+        if self.run_dir is not None:
+            return self.run_dir.read_metrics()
+        return list(self.records)
+
+
+class TensorBoard(Callback):
+    """Writes the losses and `image_lr` of the logged steps as scalars.
+
+    Args:
+        logdir: the TensorBoard log directory.
+        every: int, `log_every`.
+    """
+
+    def __init__(self, logdir, every):
+        self.writer = tf.summary.create_file_writer(logdir)
+        self.every = every
+
+    def on_step(self, step, total, logs):
+        if not _due(step, total, self.every):
+            return
+        with self.writer.as_default(step=step):
+            for name in (*LOSSES, "image_lr"):
+                tf.summary.scalar(f"distill/{name}", logs[name])
+        self.writer.flush()
+
+    def close(self):
+        self.writer.close()
+
+
+@dataclasses.dataclass
+class Checkpoints(Callback):
+    """Saves the run's checkpoints, and stops it after a signal (saved first).
+
+    Saves every `every` steps, after the last inner step of every outer
+    iteration, and when SIGINT / SIGTERM arrived during the step; then raises
+    the stop. Under several workers, `coordinator.step_done()` decides instead:
+    every worker saves the same step and raises (`udd_keras.preemption`).
+
+    Args:
+        save: callable saving the current step's checkpoint (checked finite).
+        every: int, `checkpoint_every`.
+        inner_steps: int, steps per outer iteration.
+        stop: the run's `udd_keras.preemption.StopFlag`.
+        coordinator: a `PreemptionCoordinator`, or None for one worker.
+        interrupted: callable, `StopFlag` -> the exception to raise.
+    """
+
+    save: Callable[[], None]
+    every: int
+    inner_steps: int
+    stop: object
+    coordinator: object
+    interrupted: Callable[[object], Exception]
+
+    def on_step(self, step, total, logs):
+        if self.coordinator is not None:
+            # May save and raise on every worker.
+            self.coordinator.step_done()
+            stopping = False
+        else:
+            # Read the flag once: a signal arriving between two reads would
+            # otherwise stop the run without the checkpoint its message names.
+            stopping = self.stop.signal_name is not None
+        if step % self.every == 0 or step % self.inner_steps == 0 or stopping:
+            self.save()
+        if stopping:
+            raise self.interrupted(self.stop)

@@ -1,0 +1,168 @@
+"""Training a fresh classifier with a `TrainingRecipe`, and testing it.
+
+`train_classifier` runs the epochs of a recipe: each epoch visits the training
+set in an order drawn from `numpy.random.default_rng([seed, epoch])`, in
+batches of `min(batch_size, N)`, the last one possibly smaller (like PyTorch's
+`drop_last=False`); every batch is one `ClassifierStep` with Keras' SGD
+(momentum, the recipe's `StepDecay`), its augmentation and CutMix drawn from the
+stateless seed `[seed, step]`.
+"""
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from udd_keras.models import get_model
+from udd_keras.training.recipe import TrainingRecipe
+from udd_keras.training.step import ClassifierStep
+
+# Evaluation batch for test accuracy: only memory, not the result, depends on it.
+TEST_BATCH_SIZE = 500
+
+
+def default_strategy(strategy=None):
+    """Returns `strategy`, or the strategy of the current scope when None."""
+    return strategy if strategy is not None else tf.distribute.get_strategy()
+
+
+def build_classifier(recipe, input_shape, num_classes, seed=0, strategy=None):
+    """Creates and builds the recipe's fresh model inside `strategy.scope()`.
+
+    Args:
+        recipe: `TrainingRecipe`; its `model` and `width` are used.
+        input_shape: tuple `(H, W, C)`.
+        num_classes: int.
+        seed: int, weight initialisation seed.
+        strategy: a `tf.distribute.Strategy` or None for the current one.
+
+    Returns:
+        A built `keras.Model` mapping (B, H, W, C) images to (B, num_classes) logits.
+
+    Example:
+    >>> model = build_classifier(TrainingRecipe(width=4), (8, 8, 1), 10)
+    >>> model(np.zeros((2, 8, 8, 1), "float32")).shape
+    TensorShape([2, 10])
+    """
+    strategy = default_strategy(strategy)
+    with strategy.scope():
+        model = get_model(
+            recipe.model, tuple(input_shape), num_classes, width=recipe.width, seed=seed
+        )
+        model(np.zeros((1, *input_shape), "float32"), training=False)
+    return model
+
+
+def make_classify_fn(model):
+    """Wraps a model into a traced `fn(images) -> (B,) int32 predicted classes`."""
+
+    @tf.function(reduce_retracing=True)
+    def classify(images):
+        return tf.argmax(model(images, training=False), -1, output_type=tf.int32)
+
+    return classify
+
+
+def top1_accuracy(classify, images, labels, batch_size=TEST_BATCH_SIZE):
+    """Top-1 accuracy on a whole split, computed in batches.
+
+    Args:
+        classify: `fn(images) -> (B,) predicted classes`, e.g. from
+            `make_classify_fn(model)`.
+        images: float32 array (N, H, W, C).
+        labels: int array (N,).
+        batch_size: int, images per forward pass.
+
+    Returns:
+        float, the fraction of correctly classified images, in [0, 1].
+    """
+    labels = np.asarray(labels)
+    hits = 0
+    for start in range(0, len(images), batch_size):
+        predicted = classify(tf.convert_to_tensor(images[start : start + batch_size]))
+        hits += int(np.sum(np.asarray(predicted) == labels[start : start + batch_size]))
+    return hits / max(len(images), 1)
+
+
+def train_classifier(
+    model,
+    images,
+    labels,
+    num_classes,
+    recipe=None,
+    seed=0,
+    strategy=None,
+    on_batch=None,
+    on_epoch_end=None,
+):
+    """Trains `model` in place on `(images, labels)` with a recipe.
+
+    Args:
+        model: a built `keras.Model` (see `build_classifier`).
+        images: float32 array (N, H, W, C), normalised.
+        labels: int array (N,) in `[0, num_classes)`, or float32 array
+            (N, num_classes) of soft labels, rows summing to 1 (soft
+            cross-entropy; see `udd_keras.evaluation.soft_labels`).
+        num_classes: int.
+        recipe: `TrainingRecipe`, None for the defaults; its `epochs`, `lr`
+            and schedule, `batch_size`, `momentum`, `weight_decay`,
+            `augmentation` and `cutmix_probability` are used.
+        seed: int, drives the batch order and the augmentation.
+        strategy: a `tf.distribute.Strategy` or None for the current one.
+        on_batch: optional `fn(indices, correct)` called after every step with
+            the (B,) training-set indices of the batch and the (B,) bool
+            correctness of their predictions in that step.
+        on_epoch_end: optional `fn(epoch, logs)` with the 1-based epoch and
+            `logs = {"loss": mean training loss, "lr": learning rate used}`.
+
+    Returns:
+        The trained `model`.
+
+    Example:
+    >>> recipe = TrainingRecipe(epochs=1, width=4)
+    >>> model = build_classifier(recipe, (8, 8, 1), 2)
+    >>> x, y = np.zeros((4, 8, 8, 1), "float32"), np.array([0, 1, 0, 1])
+    >>> train_classifier(model, x, y, 2, recipe) is model
+    True
+    """
+    recipe = recipe or TrainingRecipe()
+    strategy = default_strategy(strategy)
+    images = np.asarray(images, np.float32)
+    labels = np.asarray(labels)
+    labels = labels.astype(np.float32 if labels.ndim == 2 else np.int32)
+    size = len(images)
+    batch_size = max(1, min(recipe.batch_size, size))
+    schedule = recipe.schedule(math.ceil(size / batch_size))
+    with strategy.scope():
+        optimizer = keras.optimizers.SGD(
+            learning_rate=schedule, momentum=recipe.momentum
+        )
+        optimizer.build(model.trainable_variables)
+    step = ClassifierStep(
+        model,
+        optimizer,
+        num_classes,
+        augmentation=recipe.augmentation,
+        cutmix_probability=recipe.cutmix_probability,
+        weight_decay=recipe.weight_decay,
+        strategy=strategy,
+    )
+    global_step = 0
+    for epoch in range(recipe.epochs):
+        order = np.random.default_rng([seed, epoch]).permutation(size)
+        epoch_lr = float(schedule(global_step))
+        losses = []
+        for start in range(0, size, batch_size):
+            indices = order[start : start + batch_size]
+            seeds = tf.random.experimental.stateless_split(
+                tf.constant([seed, global_step], tf.int64), num=2
+            )
+            loss, correct = step(images[indices], labels[indices], *tf.unstack(seeds))
+            losses.append(float(loss))
+            if on_batch is not None:
+                on_batch(indices, np.asarray(correct))
+            global_step += 1
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1, {"loss": float(np.mean(losses)), "lr": epoch_lr})
+    return model
