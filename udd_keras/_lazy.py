@@ -14,15 +14,16 @@ def lazy_exports(package, exports):
 
     Args:
         package: str, the package's `__name__`.
-        exports: dict, public name -> the package's submodule defining it
-            (relative, e.g. `"config"`).
+        exports: dict, the package's submodule (relative, e.g. `"config"`) ->
+            the public names it defines that the package re-exports.
 
     Returns:
         `(__getattr__, __dir__)`, to assign at the package's top level.
 
     Example:
-    >>> __getattr__, __dir__ = lazy_exports(__name__, {"DistillConfig": "config"})
+    >>> __getattr__, __dir__ = lazy_exports(__name__, {"config": ["DistillConfig"]})
     """
+    exports = {name: module for module, names in exports.items() for name in names}
 
     def __getattr__(name):
         if name not in exports:

@@ -7,15 +7,10 @@ The names below are imported on first use, so that `udd_keras.distillation.confi
 from udd_keras._lazy import lazy_exports
 
 _EXPORTS = {
-    "METHODS": "config",
-    "DistillConfig": "config",
-    "DistillResult": "distiller",
-    "DistillationEngine": "engine",
-    "DistillationInterrupted": "distiller",
-    "DistillationPreempted": "distiller",
-    "Distiller": "distiller",
-    "distill": "distiller",
-    "export": "distiller",
+    "config": ["METHODS", "DistillConfig"],
+    "distiller": ["DistillResult", "DistillationInterrupted", "DistillationPreempted"]
+    + ["Distiller", "distill", "export"],
+    "engine": ["DistillationEngine"],
 }
-__all__ = list(_EXPORTS)
+__all__ = [name for names in _EXPORTS.values() for name in names]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

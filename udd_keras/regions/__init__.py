@@ -7,13 +7,8 @@ The names below are imported on first use, so that the TF-free modules (`boxes`,
 from udd_keras._lazy import lazy_exports
 
 _EXPORTS = {
-    "CROP_GRADIENTS": "formation",
-    "NUM_REGIONS_ALLOWED": "boxes",
-    "candidate_boxes": "boxes",
-    "crop_and_resize": "formation",
-    "form_training_images": "formation",
-    "uniform_boxes": "boxes",
-    "window_side": "boxes",
+    "boxes": ["NUM_REGIONS_ALLOWED", "candidate_boxes", "uniform_boxes", "window_side"],
+    "formation": ["CROP_GRADIENTS", "crop_and_resize", "form_training_images"],
 }
-__all__ = list(_EXPORTS)
+__all__ = [name for names in _EXPORTS.values() for name in names]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

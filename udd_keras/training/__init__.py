@@ -9,19 +9,14 @@ momentum) -> `classifier` (the epoch loop and testing). `evaluation`,
 from udd_keras._lazy import lazy_exports
 
 _EXPORTS = {
-    "BASE_DSA_STRATEGY": "augment_strategy",
-    "NO_FLIP_DATASETS": "augment_strategy",
-    "dsa_strategy_for": "augment_strategy",
-    "Callback": "callbacks",
-    "CallbackList": "callbacks",
-    "build_classifier": "classifier",
-    "make_classify_fn": "classifier",
-    "top1_accuracy": "classifier",
-    "train_classifier": "classifier",
-    "TrainingRecipe": "recipe",
-    "StepDecay": "schedule",
-    "MomentumSGD": "sgd",
-    "ClassifierStep": "step",
+    "augment_strategy": ["BASE_DSA_STRATEGY", "NO_FLIP_DATASETS", "dsa_strategy_for"],
+    "callbacks": ["Callback", "CallbackList"],
+    "classifier": ["build_classifier", "make_classify_fn", "top1_accuracy"]
+    + ["train_classifier"],
+    "recipe": ["TrainingRecipe"],
+    "schedule": ["StepDecay"],
+    "sgd": ["MomentumSGD"],
+    "step": ["ClassifierStep"],
 }
+__all__ = [name for names in _EXPORTS.values() for name in names]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
-__all__ = sorted(_EXPORTS)
