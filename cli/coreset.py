@@ -4,7 +4,7 @@ import pathlib
 
 import click
 
-from udd_keras.training.recipe import DEFAULTS
+from udd_keras.cli.options import recipe_option
 
 METHOD_CHOICES = ("random", "herding", "forgetting")
 
@@ -26,22 +26,15 @@ METHOD_CHOICES = ("random", "herding", "forgetting")
     help="Folder for coreset.tfrecord and coreset.png.",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option(
-    "--epochs",
-    type=int,
+@recipe_option(
+    "epochs",
     default=None,
     help="Training epochs of the herding/forgetting network.  "
     "[default: 1 for herding, 3 for forgetting]",
 )
-@click.option(
-    "--width",
-    type=int,
-    default=DEFAULTS["width"],
-    show_default=True,
-    help="Width of the herding/forgetting ConvNet.",
-)
+@recipe_option("width", help="Width of the herding/forgetting ConvNet.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None)
-def coreset(dataset, ipc, method, out_dir, seed, epochs, width, data_dir):
+def coreset(dataset, ipc, method, out_dir, seed, data_dir, **recipe_settings):
     """Select IPC real training images per class of DATASET (random, herding or
     forgetting) and write OUT/coreset.tfrecord and OUT/coreset.png.
     """
@@ -53,21 +46,15 @@ def coreset(dataset, ipc, method, out_dir, seed, epochs, width, data_dir):
     data = load_dataset(dataset, data_dir=data_dir)
     recipe, options = None, {}
     if method != "random":
-        recipe = coreset_recipe(method).replace(width=width)
-        if epochs is not None:
-            recipe = recipe.replace(epochs=epochs)
+        given = {
+            name: value for name, value in recipe_settings.items() if value is not None
+        }
+        recipe = coreset_recipe(method).replace(**given)
         options = {"width": recipe.width, "epochs": recipe.epochs}
     indices = select_coreset(data, ipc, method, seed, recipe)
     images, labels = data.x_train[indices], data.y_train[indices]
-    metadata = SyntheticSetMetadata(
-        dataset=data.name,
-        image_shape=data.image_shape,
-        num_classes=data.num_classes,
-        class_names=data.class_names,
-        ipc=ipc,
-        method=method,
-        normalization=data.normalization.to_dict(),
-        extra={"seed": seed, "indices": indices.tolist(), **options},
+    metadata = SyntheticSetMetadata.for_dataset(
+        data, ipc, method, extra={"seed": seed, "indices": indices.tolist(), **options}
     )
     out = pathlib.Path(out_dir)
     record = write_synthetic_set(out / "coreset.tfrecord", images, labels, metadata)

@@ -56,6 +56,12 @@ def _text(value):
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+class _Minutes(click.FloatRange):
+    """A positive number of minutes (shown as MINUTES in --help)."""
+
+    name = "minutes"
+
+
 _MINED = [name for name in FORMATIONS if get_formation(name).mines]
 _DIGIT_LIKE = "/".join(GRAYSCALE_DIGIT_SETS)
 
@@ -274,6 +280,16 @@ SETTING_OPTIONS = (
         click.IntRange(1),
         "Inner steps between metric lines. " + _default("log_every"),
     ),
+    (
+        "--time-budget",
+        "time_budget_minutes",
+        _Minutes(min=0, min_open=True),
+        "Stop after MINUTES of distillation (wall time, resumes included), "
+        "with the set exported and a checkpoint; the image learning rate decays "
+        "at 60/80/90% of the time, and --iterations x --inner-steps is only an "
+        "upper bound. --resume keeps the run's budget unless given. "
+        "[default: none, the steps decide]",
+    ),
 )
 
 
@@ -289,6 +305,31 @@ class _SayPrecision:
             self.console.print(
                 f"[yellow]Warning:[/] {self.choice.warning}", highlight=False
             )
+
+
+class _SayLongRun:
+    """Says how long the run would take at the measured step rate (no GPU)."""
+
+    def __init__(self, console):
+        from udd_keras.distillation.callbacks import RunTimeEstimate
+
+        self.estimate = RunTimeEstimate(self.say)
+        self.console = console
+
+    def on_start(self, step, total):
+        self.estimate.on_start(step, total)
+
+    def on_step(self, step, total, logs):
+        self.estimate.on_step(step, total, logs)
+
+    def say(self, seconds_left, seconds_per_step):
+        self.console.print(
+            f"[yellow]Warning:[/] at {seconds_per_step:.2g} s per step, this run "
+            f"would take about {seconds_left / 3600:,.0f} more hours on this "
+            "machine (no GPU); stop it (Ctrl-C) and run with --time-budget "
+            "MINUTES, or --preset cpu-hour",
+            highlight=False,
+        )
 
 
 @click.command()
@@ -351,7 +392,7 @@ def distill(
     strategy = make_strategy(strategy_name, worker_timeout=worker_timeout)
 
     from udd_keras.distillation import distill as run_distill
-    from udd_keras.precision import detect_precision
+    from udd_keras.precision import count_gpus, detect_precision
 
     settings = {name: value for name, value in settings.items() if value is not None}
     console = Console(stderr=True)
@@ -365,6 +406,9 @@ def distill(
         choice = detect_precision(requested)
         settings["precision"] = choice.precision
         callbacks.append(_SayPrecision(console, choice))
+        if "time_budget_minutes" not in settings and count_gpus() == 0:
+            # E.g. the paper's 200,000 steps on a CPU.
+            callbacks.append(_SayLongRun(console))
     result = run_distill(
         dataset,
         ipc=ipc,
@@ -386,5 +430,13 @@ def distill(
         f"{result.seconds:.1f}s; final matching loss "
         f"{last.get('matching_loss', float('nan')):.4g}"
     )
+    if result.stopped_by_budget:
+        console.print(
+            f"stopped on the time budget ({result.config.time_budget_minutes:g} "
+            f"min) after {result.steps} of {result.config.iterations} x "
+            f"{result.config.inner_steps} steps; the set is exported and a "
+            "checkpoint kept (--resume with a larger --time-budget continues)",
+            highlight=False,
+        )
     for name in ("synthetic.tfrecord", "synthetic.png", "config.json", "metrics.jsonl"):
         click.echo(f"{result.out_dir / name}")

@@ -4,7 +4,7 @@ import pathlib
 
 import click
 
-from udd_keras.cli.options import strategy_options
+from udd_keras.cli.options import recipe_option, strategy_options
 from udd_keras.training.recipe import DEFAULTS
 
 
@@ -215,38 +215,21 @@ def results_table(report):
     help="Model to train; repeat the flag for several.  "
     f"[default: {DEFAULTS['model']}]",
 )
-@click.option("--epochs", type=int, default=DEFAULTS["epochs"], show_default=True)
+@recipe_option("epochs")
 @click.option("--repeats", type=int, default=5, show_default=True)
-@click.option("--lr", type=float, default=DEFAULTS["lr"], show_default=True)
-@click.option(
-    "--batch-size", type=int, default=DEFAULTS["batch_size"], show_default=True
+@recipe_option("lr")
+@recipe_option("batch_size")
+@recipe_option(
+    "augment", help="Differentiable augmentation (the dataset's DSA strategy)."
 )
-@click.option(
-    "--augment/--no-augment",
-    default=DEFAULTS["augment"],
-    show_default=True,
-    help="Differentiable augmentation (the dataset's DSA strategy).",
-)
-@click.option(
-    "--cutmix",
-    type=float,
-    default=DEFAULTS["cutmix_probability"],
-    show_default=True,
-    help="CutMix probability.",
-)
+@recipe_option("cutmix_probability", "--cutmix", help="CutMix probability.")
 @click.option(
     "--eval-every",
     type=int,
     default=None,
     help="Epochs between test-accuracy points.  [default: epochs // 10]",
 )
-@click.option(
-    "--width",
-    type=int,
-    default=DEFAULTS["width"],
-    show_default=True,
-    help="ConvNet width.",
-)
+@recipe_option("width", help="ConvNet width.")
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Seed of the first repeat."
 )
@@ -298,14 +281,8 @@ def results_table(report):
 def evaluate(
     source,
     models,
-    epochs,
     repeats,
-    lr,
-    batch_size,
-    augment,
-    cutmix,
     eval_every,
-    width,
     seed,
     json_path,
     png_path,
@@ -318,6 +295,7 @@ def evaluate(
     logdir,
     strategy_name,
     worker_timeout,
+    **recipe_settings,
 ):
     """Train fresh networks on the synthetic set SOURCE (a .tfrecord) and
     report top-1 test accuracy on the real test split, mean ± std over repeats.
@@ -341,27 +319,29 @@ def evaluate(
     # First: multi-worker collectives must be set up before TensorFlow starts.
     strategy = make_strategy(strategy_name, worker_timeout=worker_timeout)
 
-    from udd_keras.evaluation import EvaluationOptions, evaluate_full
+    from udd_keras.evaluation import EvaluationOptions
     from udd_keras.evaluation import evaluate as evaluate_set
     from udd_keras.training import TrainingRecipe
     from udd_keras.visualization import save_curves
 
-    recipe = TrainingRecipe(
-        epochs=epochs,
-        lr=lr,
-        batch_size=batch_size,
-        augment=augment,
-        cutmix_probability=cutmix,
-        width=width,
-    )
+    recipe = TrainingRecipe(**recipe_settings)
     models = models or (recipe.model,)
     total_runs = len(models) * repeats * (2 if baselines else 1)
     progress = make_progress(Console(stderr=True))
-    callbacks = [ProgressCallback(progress, total_runs, epochs, repeats)]
+    callbacks = [ProgressCallback(progress, total_runs, recipe.epochs, repeats)]
     if logdir:
         callbacks.append(TensorBoardLogger(logdir))
-    progress_path = default_progress_path(json_path, source, full)
-    runs = dict(
+    options = EvaluationOptions(
+        full=full,
+        soft_labels=soft_labels,
+        temperature=temperature,
+        baselines=baselines,
+        full_accuracy_percent=full_accuracy,
+        progress_path=default_progress_path(json_path, source, full),
+    )
+    report = evaluate_set(
+        source,
+        recipe,
         models=models,
         repeats=repeats,
         seed=seed,
@@ -369,18 +349,8 @@ def evaluate(
         data_dir=data_dir,
         strategy=strategy,
         callbacks=callbacks,
+        options=options,
     )
-    if full:
-        report = evaluate_full(source, recipe, progress_path=progress_path, **runs)
-    else:
-        options = EvaluationOptions(
-            soft_labels=soft_labels,
-            temperature=temperature,
-            baselines=baselines,
-            full_accuracy_percent=full_accuracy,
-            progress_path=progress_path,
-        )
-        report = evaluate_set(source, recipe, options=options, **runs)
 
     Console().print(results_table(report))
     if not is_chief(strategy):

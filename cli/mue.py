@@ -4,8 +4,8 @@ import pathlib
 
 import click
 
+from udd_keras.cli.options import recipe_option
 from udd_keras.files import atomic_write_json
-from udd_keras.training.recipe import DEFAULTS
 
 # The stds of the Fig. 8 curve: from a near-spike to wider than the range.
 UE_CURVE_STDS = (0.005, 2.0, 40)
@@ -136,20 +136,10 @@ def write_figures(out_dir, results, intervals):
     help="ConvNet block index of the activation map, or a layer name of a "
     "functional model.",
 )
-@click.option(
-    "--epochs",
-    type=int,
-    default=DEFAULTS["epochs"],
-    show_default=True,
-    help="Training epochs of the default network (the evaluation protocol).",
+@recipe_option(
+    "epochs", help="Training epochs of the default network (the evaluation protocol)."
 )
-@click.option(
-    "--width",
-    type=int,
-    default=DEFAULTS["width"],
-    show_default=True,
-    help="Width of the default ConvNet-3.",
-)
+@recipe_option("width", help="Width of the default ConvNet-3.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--value-range",
@@ -176,13 +166,12 @@ def mue(
     sources,
     model_weights,
     layer,
-    epochs,
-    width,
     seed,
     value_range,
     json_path,
     png_dir,
     data_dir,
+    **recipe_settings,
 ):
     """Report the mUE (utilization) of one or more synthetic or coreset sets
     SOURCE (.tfrecord files of one dataset): per set, per class and per image.
@@ -194,7 +183,7 @@ def mue(
 
     console = Console(stderr=True)
     layer = parse_layer(layer)
-    recipe = TrainingRecipe(epochs=epochs, width=width)
+    recipe = TrainingRecipe(**recipe_settings)
     with console.status("measuring") as status:
         results = measure_sets(
             list(sources),
@@ -214,8 +203,8 @@ def mue(
         settings = {
             "model_weights": model_weights,
             "layer": layer,
-            "epochs": None if model_weights else epochs,
-            "width": None if model_weights else width,
+            "epochs": None if model_weights else recipe.epochs,
+            "width": None if model_weights else recipe.width,
             "seed": seed,
             "value_range": value_range,
             "intervals": list(DEFAULT_INTERVALS),

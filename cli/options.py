@@ -7,6 +7,10 @@ the library does.
 import click
 
 from udd_keras.choices import DEFAULT_WORKER_TIMEOUT, MIN_WORKER_TIMEOUT, STRATEGIES
+from udd_keras.training.recipe import DEFAULTS as RECIPE_DEFAULTS
+
+# `recipe_option`'s default: the field's default in `TrainingRecipe`.
+_RECIPE_DEFAULT = object()
 
 
 class IntChoice(click.Choice):
@@ -36,6 +40,43 @@ def add_options(specs):
         return command
 
     return decorate
+
+
+def recipe_option(field, flag=None, help=None, default=_RECIPE_DEFAULT):
+    """A click option setting the `TrainingRecipe` field `field`.
+
+    The command receives the value under the field's name (gather the recipe
+    options with `**recipe_settings` and build `TrainingRecipe(**recipe_settings)`).
+    Type and default are the field's (`udd_keras.training.recipe.DEFAULTS`,
+    shown in `--help`); a bool field is an on/off pair (`--augment/--no-augment`).
+
+    Args:
+        field: str, a `TrainingRecipe` field, e.g. `"batch_size"`.
+        flag: str, the option's flag; default `--` and the field with dashes.
+        help: str or None, the help text.
+        default: the command's own default where it differs from the recipe's;
+            None leaves it to the command (say what applies in `help`).
+
+    Example:
+    >>> @click.command()
+    ... @recipe_option("epochs")
+    ... def train(**recipe_settings): ...
+    """
+    flag = flag or "--" + field.replace("_", "-")
+    recipe_default = RECIPE_DEFAULTS[field]
+    default = recipe_default if default is _RECIPE_DEFAULT else default
+    if isinstance(recipe_default, bool):
+        flag, option_type = f"{flag}/--no-{flag[2:]}", None
+    else:
+        option_type = type(recipe_default)
+    return click.option(
+        flag,
+        field,
+        type=option_type,
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
 
 
 def strategy_options(after_loss):

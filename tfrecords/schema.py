@@ -114,6 +114,31 @@ class SyntheticSetMetadata:
         return config
 
     @classmethod
+    def for_dataset(cls, dataset, ipc, method, **fields):
+        """The metadata of a set of `ipc` images per class of `dataset`.
+
+        Args:
+            dataset: an `ImageDataset` (its name, image shape, classes and
+                normalisation fill the fields of the same names).
+            ipc: int, stored images per class.
+            method: str, how the set was made.
+            **fields: any other field, e.g. `extra`, `include_original`.
+
+        Returns:
+            `SyntheticSetMetadata`.
+        """
+        return cls(
+            dataset=dataset.name,
+            image_shape=dataset.image_shape,
+            num_classes=dataset.num_classes,
+            class_names=list(dataset.class_names),
+            ipc=ipc,
+            method=method,
+            normalization=dataset.normalization,
+            **fields,
+        )
+
+    @classmethod
     def from_dict(cls, config):
         """Builds metadata from `to_dict()` output; unknown keys are ignored."""
         known = {f.name for f in dataclasses.fields(cls)}

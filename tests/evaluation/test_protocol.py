@@ -9,7 +9,6 @@ from udd_keras.evaluation import (
     EvaluationOptions,
     EvaluationReport,
     evaluate,
-    evaluate_full,
     load_evaluation_set,
 )
 from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
@@ -110,10 +109,20 @@ def test_sets_in_another_normalization_are_converted(tmp_path, digits):
 
 def test_evaluate_full_trains_on_the_whole_training_set(digits):
     recipe = TrainingRecipe(epochs=1, width=4, batch_size=256)
-    report = evaluate_full("digits", recipe, repeats=1)
+    report = evaluate("digits", recipe, repeats=1, options=EvaluationOptions(full=True))
     assert report.ipc is None
+    assert report.settings["method"] == "full"
     assert report.settings["training_images"] == len(digits.x_train)
+    assert "temperature" not in report.settings
     assert 0.0 <= report.results[0].accuracy_mean <= 1.0
+
+
+def test_set_only_options_are_rejected_with_full():
+    with pytest.raises(
+        UddError,
+        match="^soft_labels, baselines evaluate a synthetic set; not with full=True.$",
+    ):
+        EvaluationOptions(full=True, soft_labels=True, baselines=True)
 
 
 def test_unknown_model_is_a_one_line_error(tmp_path, digits):

@@ -12,11 +12,17 @@ The loop takes a step, then calls, in this order (a `CallbackList`):
    (model: `keras.callbacks.BackupAndRestore`).
 
 Each step's logs: `step`, `iteration`, `inner_step`, the `LOSSES`, `image_lr`
-(for [0, 1] pixels) and `seconds` (wall time of the step).
+(for [0, 1] pixels) and `seconds` (wall time of the step); with a time budget
+also `time_used` and `time_left` (seconds, `udd_keras.distillation.time_budget`).
+
+`RunTimeEstimate` (not one of the run's own) times the first steps and says how
+long the whole run would take, e.g. to warn that the paper's budget would take
+days on a CPU.
 """
 
 import dataclasses
 import math
+import statistics
 from collections.abc import Callable
 
 import tensorflow as tf
@@ -152,3 +158,56 @@ class Checkpoints(Callback):
             self.save()
         if stopping:
             raise self.interrupted(self.stop)
+
+
+# A run estimated to take longer than this is worth a word (seconds).
+LONG_RUN_SECONDS = 2 * 3600
+
+
+class RunTimeEstimate(Callback):
+    """Times a few steps, then calls `say(seconds_left, seconds_per_step)` once.
+
+    The first step after the start (or a resume) builds the graph and is not
+    timed; the estimate is the median of the next `steps` steps' `seconds`
+    times the steps left. `say` is called only when the estimate is at least
+    `at_least` seconds.
+
+    Args:
+        say: callable `(seconds_left: float, seconds_per_step: float)`.
+        steps: int, the steps timed.
+        at_least: float, seconds; shorter estimates are not said.
+
+    Example:
+    >>> said = []
+    >>> estimate = RunTimeEstimate(lambda *a: said.append(a), steps=2, at_least=0)
+    >>> estimate.on_start(0, 10)
+    >>> for step in (1, 2, 3):
+    ...     estimate.on_step(step, 10, {"seconds": 9.0 if step == 1 else 2.0})
+    >>> said
+    [(14.0, 2.0)]
+    """
+
+    def __init__(self, say, steps=3, at_least=LONG_RUN_SECONDS):
+        self.say = say
+        self.steps = steps
+        self.at_least = at_least
+        self.first = 0
+        self.timed = []
+        self.done = False
+
+    def on_start(self, step, total):
+        self.first = step
+        self.timed = []
+        self.done = False
+
+    def on_step(self, step, total, logs):
+        if self.done or step == self.first + 1:
+            return
+        self.timed.append(logs["seconds"])
+        if len(self.timed) < self.steps:
+            return
+        self.done = True
+        per_step = statistics.median(self.timed)
+        left = (total - step) * per_step
+        if left >= self.at_least:
+            self.say(left, per_step)

@@ -176,8 +176,9 @@ class DistillConfig:
         image_optimizer: `"sgd"` (paper, IDC) or `"adam"`: with Adam, `lr_img`
             is the step of a pixel in [0, 1] units (about), and `lr_scaling`
             does not apply.
-        lr_decay_at: fractions of `iterations` at which the image lr is multiplied
-            by `lr_decay_factor` (paper: 1200, 1600, 1800 of 2000).
+        lr_decay_at: fractions of `iterations` (of `time_budget_minutes` when
+            given) at which the image lr is multiplied by `lr_decay_factor`
+            (paper: 1200, 1600, 1800 of 2000).
         lr_decay_factor: float.
         net_data: `"real"` or `"synthetic"`, what the network trains on.
         net_images: int, images per network update (None: 500, 2000 for CIFAR).
@@ -205,6 +206,11 @@ class DistillConfig:
         seed: int.
         checkpoint_every: int, inner steps between checkpoints.
         log_every: int, inner steps between metric lines.
+        time_budget_minutes: float, or None: stop the run once this much
+            wall time of its loop is used (resumes included), and decay the
+            image learning rate at the fractions `lr_decay_at` of this time
+            instead of the iterations; `iterations * inner_steps` is then an
+            upper bound (see `udd_keras.distillation.time_budget`).
 
     Example:
     >>> config = DistillConfig("digits", ipc=1).resolve()
@@ -262,6 +268,7 @@ class DistillConfig:
     seed: int = 0
     checkpoint_every: int = 50
     log_every: int = 10
+    time_budget_minutes: float | None = None
 
     def resolve(self, auto_precision=None):
         """Fills `None` fields from the method and dataset, resolves the
@@ -385,6 +392,17 @@ class DistillConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise UddError(f"{name} must be a number >= 0, got {value!r}")
+        budget = self.time_budget_minutes
+        if budget is not None and not (
+            isinstance(budget, (int, float))
+            and not isinstance(budget, bool)
+            and math.isfinite(budget)
+            and budget > 0
+        ):
+            raise UddError(
+                "time_budget_minutes must be a positive number of minutes, got "
+                f"{budget!r}"
+            )
         if not 0.0 <= self.alpha <= 1.0:
             raise UddError(f"alpha must be in [0, 1], got {self.alpha!r}")
 

@@ -7,6 +7,16 @@ every `checkpoint_every` inner steps and at the end of every outer iteration,
 logs metrics, and exports the synthetic set with the regions selected by the
 final network.
 
+Time budget (`DistillConfig.time_budget_minutes`, `--time-budget`): the run
+stops before the first step that would end past the budget, saves a final
+checkpoint and exports the set (`DistillResult.stopped_by_budget`); the image
+learning rate decays at the fractions `lr_decay_at` of the budget, decided
+before every step from the time used. The time used is the wall time of the
+loop (not the setup or the export), kept in the checkpoints, so `resume`
+continues against the same budget (`udd_keras.distillation.time_budget`). A
+budget run is not reproducible step for step: where it stops, and where its
+rate decays, depend on the machine's speed.
+
 Interruption: SIGINT (Ctrl-C) and SIGTERM are caught between steps; the run saves a
 checkpoint and raises `DistillationInterrupted`. A run killed outright resumes from
 its last complete checkpoint. Because every random draw is keyed by the step
@@ -46,6 +56,7 @@ from udd_keras.distillation.image_optimizers import ImageAdam
 from udd_keras.distillation.initialization import initial_images
 from udd_keras.distillation.presets import preset_settings
 from udd_keras.distillation.run_directory import RunDirectory
+from udd_keras.distillation.time_budget import TimeBudget
 from udd_keras.distribute import is_chief, remove_worker_directory, worker_directory
 from udd_keras.errors import (
     CheckpointError,
@@ -56,6 +67,7 @@ from udd_keras.errors import (
 )
 from udd_keras.preemption import (
     PREEMPTED_EXIT_CODE,
+    is_multi_worker,
     stop_on_notice,
     worker_lost_error,
 )
@@ -111,6 +123,9 @@ class DistillResult:
         metrics: list of dicts, the logged steps.
         seconds: float, wall time of this call.
         out_dir: the output directory, or None.
+        steps: int, the inner steps done (of `iterations * inner_steps`).
+        stopped_by_budget: bool, the run stopped on its time budget before
+            its last step.
     """
 
     images: np.ndarray
@@ -120,6 +135,8 @@ class DistillResult:
     metrics: list
     seconds: float
     out_dir: object = None
+    steps: int = 0
+    stopped_by_budget: bool = False
 
 
 def pixel_range(normalization, channels):
@@ -145,7 +162,12 @@ class Distiller:
             its hooks: `on_start(step, total)`, `on_step(step, total, logs)`
             (`logs` as `distillation.callbacks` describes) and `close()`,
             called once the run ends however it ends. They run after the
-            run's logging and before its checkpoint of the step.
+            run's logging and before its checkpoint of the step. With a time
+            budget, a step's logs also hold `time_used` and `time_left`
+            (seconds).
+
+    The attribute `clock` (default `time.perf_counter`) is what the time
+    budget reads; tests replace it.
 
     Example:
     >>> config = DistillConfig("digits", ipc=1, iterations=1, inner_steps=2,
@@ -167,6 +189,7 @@ class Distiller:
         data_dir=None,
         callbacks=(),
     ):
+        self._budget_changed = False
         # Settings and data are checked before the output directory is touched,
         # so a typo never leaves an empty run directory behind.
         resolved = config.resolve()
@@ -191,6 +214,7 @@ class Distiller:
                 config = self._check_resume_config(config)
             self.config = config.resolve()
             self._check_dataset(dataset)
+            self._check_budget_strategy()
         except BaseException:
             self._release_run_dir()
             raise
@@ -224,11 +248,16 @@ class Distiller:
             (dataset.image_shape[-1],),
         )
         self.step = tf.Variable(0, dtype=tf.int64, name="step")
+        # Seconds of loop time the checkpointed steps used (the time budget's).
+        self.elapsed = tf.Variable(0.0, dtype=tf.float64, name="elapsed_seconds")
+        self.clock = time.perf_counter
+        self.stopped_by_budget = False
         self.metrics_log = MetricsLog(self.config.log_every, self.run_dir)
         self.checkpoint = tf.train.Checkpoint(
             **self._checkpointed_state(),
             image_optimizer=self.engine.image_optimizer,
             trained_boxes=self.engine.trained_boxes,
+            elapsed_seconds=self.elapsed,
         )
         self._boxes_restored = False
         self.manager = None
@@ -250,6 +279,21 @@ class Distiller:
             class_centers=engine.class_centers,
             centers_filled=engine.centers_filled,
         )
+
+    def _earlier_layouts(self):
+        """Checkpoints of every earlier layout, newest first.
+
+        Returns:
+            `[(checkpoint, restores_boxes)]`: without the time used (layout of
+            2026-12, whose runs had no time budget: the time counts from 0),
+            then `_legacy_checkpoints()`.
+        """
+        without_time = tf.train.Checkpoint(
+            **self._checkpointed_state(),
+            image_optimizer=self.engine.image_optimizer,
+            trained_boxes=self.engine.trained_boxes,
+        )
+        return [(without_time, True), *self._legacy_checkpoints()]
 
     def _legacy_checkpoints(self):
         """Checkpoints of the layouts before the image optimizers had classes.
@@ -294,6 +338,8 @@ class Distiller:
             )
         values = self.shared_dir.read_config()
         ignored = {"iterations", "checkpoint_every", "log_every"}
+        # Given: replaces the run's budget (e.g. extends it); omitted: kept.
+        ignored.add("time_budget_minutes")
         if "formation" not in values:
             # Written before formations existed: the fields added since take
             # the values that run used, and the run keeps the settings it was
@@ -323,7 +369,23 @@ class Distiller:
                 f"--resume with settings that differ from the run in "
                 f"{self.shared_dir.path}: {shown}"
             )
-        return dataclasses.replace(saved, iterations=config.iterations)
+        budget = config.time_budget_minutes
+        if budget is None:
+            budget = saved.time_budget_minutes
+        self._budget_changed = budget != saved.time_budget_minutes
+        return dataclasses.replace(
+            saved, iterations=config.iterations, time_budget_minutes=budget
+        )
+
+    def _check_budget_strategy(self):
+        if self.config.time_budget_minutes is not None and is_multi_worker(
+            self.strategy
+        ):
+            raise UddError(
+                "a time budget is not supported with several workers (each "
+                "worker's clock could stop it at a different step); set "
+                "--iterations instead"
+            )
 
     def _check_dataset(self, dataset):
         counts = np.bincount(dataset.y_train, minlength=dataset.num_classes)
@@ -350,7 +412,20 @@ class Distiller:
         """Image learning rate at an outer iteration (step decay at fractions)."""
         config = self.config
         milestones = [round(f * config.iterations) for f in config.lr_decay_at]
-        decays = sum(iteration >= m for m in milestones if m > 0)
+        return self._decayed_image_lr(sum(iteration >= m for m in milestones if m > 0))
+
+    def image_lr_at_budget_fraction(self, fraction):
+        """Image learning rate once `fraction` of the time budget is used.
+
+        Example: with `lr_decay_at=(0.6, 0.8, 0.9)`, the base rate until 60%
+        of the budget, half of it from 60%, a quarter from 80%, an eighth from
+        90%.
+        """
+        decays = sum(fraction >= f for f in self.config.lr_decay_at if f > 0)
+        return self._decayed_image_lr(decays)
+
+    def _decayed_image_lr(self, decays):
+        config = self.config
         base = config.image_lr(self.dataset.image_shape)
         return base * config.lr_decay_factor**decays
 
@@ -406,7 +481,7 @@ class Distiller:
             return
         except AssertionError as error:
             mismatch = error
-        for checkpoint, restores_boxes in self._legacy_checkpoints():
+        for checkpoint, restores_boxes in self._earlier_layouts():
             try:
                 checkpoint.restore(path).assert_consumed()
             except AssertionError as error:
@@ -489,7 +564,7 @@ class Distiller:
         callbacks = CallbackList()
         try:
             restored = self._restore()
-            if self.run_dir is not None and not restored:
+            if self.run_dir is not None and (not restored or self._budget_changed):
                 self.run_dir.write_config(self.config.to_dict())
             with stop_on_notice(
                 self.strategy,
@@ -581,37 +656,66 @@ class Distiller:
         )
 
     def _loop(self, callbacks):
-        """Takes the remaining steps, calling `callbacks` around each."""
+        """Takes the remaining steps, calling `callbacks` around each.
+
+        With a time budget, stops before a step that would end past it (see
+        `TimeBudget.next_step_fits`) after saving a final checkpoint.
+        """
         config = self.config
         base_key = tf.constant([config.seed, 0], tf.int32)
         step = int(self.step.numpy())
+        first = step
+        budget_minutes = config.time_budget_minutes
+        budget = TimeBudget(
+            None if budget_minutes is None else 60.0 * budget_minutes,
+            self.elapsed,
+            clock=self.clock,
+        )
         callbacks.on_start(step, self.total_steps)
+        budget.start()
         network_ready = self.resume and step % config.inner_steps != 0
+        lr = None
         last = time.perf_counter()
         while step < self.total_steps:
+            if not budget.next_step_fits():
+                self.stopped_by_budget = True
+                if step > first:
+                    budget.record()
+                    self._save_checked()
+                return
             iteration, inner = divmod(step, config.inner_steps)
+            if budget.seconds is None:
+                step_lr = self.image_lr_at(iteration)
+            else:
+                step_lr = self.image_lr_at_budget_fraction(budget.fraction())
             if inner == 0 or not network_ready:
                 if inner == 0:
                     self.engine.reset_network(self._network_seed(iteration))
                 network_ready = True
-                self.engine.image_optimizer.set_pixel_learning_rate(
-                    self.image_lr_at(iteration), self.std
-                )
+                lr = None
+            if step_lr != lr:
+                # Without a budget: at the start of every outer iteration.
+                lr = step_lr
+                self.engine.image_optimizer.set_pixel_learning_rate(lr, self.std)
             logs = self.engine.train_step(
                 fold_in(base_key, iteration, inner), inner == 0
             )
             self._boxes_restored = True
             step += 1
             self.step.assign(step)
+            used = budget.record()
             now = time.perf_counter()
             logs = {
                 "step": step,
                 "iteration": iteration,
                 "inner_step": inner,
                 **{name: float(value) for name, value in logs.items()},
-                "image_lr": self.image_lr_at(iteration),
+                "image_lr": step_lr,
                 "seconds": now - last,
             }
+            if budget.seconds is not None:
+                logs["time_used"] = used
+                logs["time_left"] = max(budget.seconds - used, 0.0)
             last = now
             callbacks.on_step(step, self.total_steps, logs)
 
@@ -632,6 +736,8 @@ class Distiller:
 
     def _finish(self, seconds):
         result = self.snapshot(seconds)
+        result.steps = int(self.step.numpy())
+        result.stopped_by_budget = self.stopped_by_budget
         if self.run_dir is not None and self.chief:
             export(result, self.dataset, self.run_dir.tfrecord, self.run_dir.png)
         return result
@@ -757,7 +863,9 @@ def distill(
             `on_start`, `on_step`, `close`), see `Distiller`.
         **options: the run options `resume`, `force`, `logdir`, `strategy`,
             `data_dir` (see `Distiller`), and any `DistillConfig` field, e.g.
-            `method="idc"`, `iterations=10`.
+            `method="idc"`, `iterations=10`, `time_budget_minutes=30` (stop
+            after 30 minutes of distillation, with the set exported; see
+            `Distiller`).
 
     Returns:
         A `DistillResult`.
@@ -773,12 +881,15 @@ def distill(
     if preset is not None:
         options = preset_settings(preset, **options)
     config = DistillConfig(dataset=name, ipc=ipc, **options)
-    callbacks = list(callbacks)
-    if progress:
-        from udd_keras.progress import DistillProgress
-
-        callbacks.append(DistillProgress())
     distiller = Distiller(
         config, dataset=loaded, out_dir=out_dir, callbacks=callbacks, **run_options
     )
+    if progress:
+        from udd_keras.progress import DistillProgress
+
+        # The resolved config: a resumed run keeps the budget it started with.
+        budget = distiller.config.time_budget_minutes
+        distiller.callbacks.append(
+            DistillProgress(time_budget=None if budget is None else 60.0 * budget)
+        )
     return distiller.run()

@@ -5,7 +5,6 @@ from udd_keras.evaluation.protocol import (
     EvaluationOptions,
     evaluate,
     evaluate_arrays,
-    evaluate_full,
     load_evaluation_set,
 )
 from udd_keras.evaluation.report import EvaluationReport, ModelResult
@@ -23,7 +22,6 @@ __all__ = [
     "apply_temperature",
     "evaluate",
     "evaluate_arrays",
-    "evaluate_full",
     "full_data_accuracy",
     "load_evaluation_set",
     "train_and_evaluate",

@@ -5,8 +5,8 @@ trains on (each stored image, then its stored regions cropped and resized:
 `udd_keras.tfrecords.decode_regions`, so no more stored pixels than the set
 holds), loads the real test split of the dataset named in the metadata, and
 trains each model `repeats` times with seeds `seed, seed + 1, ...`, each run
-with the same `TrainingRecipe`. `evaluate_full` does the same on the whole
-real training set (the upper bound).
+with the same `TrainingRecipe`; with `EvaluationOptions(full=True)` it does
+the same on the whole real training set of a dataset (the upper bound).
 
 `EvaluationOptions` of `evaluate`: `soft_labels=True` trains on the soft labels
 the set stores (`udd_keras.evaluation.soft_labels`, with a temperature),
@@ -49,11 +49,15 @@ from udd_keras.training import CallbackList, TrainingRecipe
 
 @dataclasses.dataclass(frozen=True)
 class EvaluationOptions:
-    """What `evaluate` does with a set besides training on its hard labels.
+    """What `evaluate` trains on besides a set's hard labels.
 
     Validated on creation, before anything is loaded.
 
     Attributes:
+        full: bool, the source is a dataset name (`load_dataset`): train on
+            its whole real training set (the upper-bound row; the report's
+            `ipc` is None). None of the options below but `progress_path`
+            applies to it.
         soft_labels: bool, train on the soft labels the set stores (soft
             cross-entropy; CutMix mixes them by area) instead of its hard
             labels; `UddError` from `evaluate` when it stores none.
@@ -79,6 +83,7 @@ class EvaluationOptions:
     1.0
     """
 
+    full: bool = False
     soft_labels: bool = False
     temperature: float | None = None
     baselines: bool = False
@@ -86,6 +91,16 @@ class EvaluationOptions:
     progress_path: object = None
 
     def __post_init__(self):
+        if self.full:
+            set_only = {
+                "soft_labels": self.soft_labels,
+                "temperature": self.temperature is not None,
+                "baselines": self.baselines,
+                "full_accuracy_percent": self.full_accuracy_percent is not None,
+            }
+            given = ", ".join(name for name, used in set_only.items() if used)
+            if given:
+                raise UddError(f"{given} evaluate a synthetic set; not with full=True.")
         temperature = check_soft_label_arguments(self.soft_labels, self.temperature)
         object.__setattr__(self, "temperature", temperature)
         check_baseline_arguments(self.baselines, self.full_accuracy_percent)
@@ -213,22 +228,32 @@ def as_callback_list(callbacks):
     return CallbackList(callbacks or ())
 
 
-def check_runs(recipe, models, repeats, eval_every):
-    """Validates the runs before any data is loaded; returns the model names.
+def evaluation_runs(recipe, models, repeats, seed, eval_every, strategy):
+    """The runs of an evaluation, validated before any data is loaded.
 
     Args:
         recipe: `TrainingRecipe`.
         models: model name, sequence of names, or None for `recipe.model`.
         repeats: int >= 1.
+        seed: int, seed of the first repeat.
         eval_every: int >= 1 or None.
+        strategy: a `tf.distribute.Strategy` or None.
 
     Returns:
-        tuple of model names.
+        dict with `models` (tuple of names), `repeats`, `seed`, `eval_every`
+        and `strategy`: what every model trains, and what a progress file
+        keeps the runs of (`finished_runs.track_runs`).
     """
     check_positive_int("repeats", repeats)
     if eval_every is not None:
         check_positive_int("eval_every", eval_every)
-    return check_models(recipe.model if models is None else models)
+    return dict(
+        models=check_models(recipe.model if models is None else models),
+        repeats=repeats,
+        seed=seed,
+        eval_every=eval_every,
+        strategy=strategy,
+    )
 
 
 def _train_models(x_train, y_train, dataset, recipe, runs, callbacks, tracker=None):
@@ -285,14 +310,7 @@ def evaluate_arrays(
     ...     TrainingRecipe(epochs=1, width=4), repeats=1)  # doctest: +SKIP
     """
     recipe = recipe or TrainingRecipe()
-    models = check_runs(recipe, models, repeats, eval_every)
-    runs = dict(
-        models=models,
-        repeats=repeats,
-        seed=seed,
-        eval_every=eval_every,
-        strategy=strategy,
-    )
+    runs = evaluation_runs(recipe, models, repeats, seed, eval_every, strategy)
     return _train_models(x_train, y_train, dataset, recipe, runs, callbacks)
 
 
@@ -336,7 +354,7 @@ def evaluate(
 
     Args:
         source: str or path-like, a synthetic-set TFRecord (its metadata names
-            the dataset).
+            the dataset); with `options.full`, a `load_dataset` name or path.
         recipe: `TrainingRecipe` of every run (None: the protocol's defaults,
             300 epochs); its `dsa_strategy` None is the dataset's default.
         models: model name or sequence of names
@@ -348,11 +366,11 @@ def evaluate(
         data_dir: optional folder passed to `load_dataset`.
         strategy: optional `tf.distribute.Strategy`.
         callbacks: iterable of callbacks, or a `CallbackList` (see the module).
-        options: `EvaluationOptions` (soft labels, baselines, progress file),
-            or None for none.
+        options: `EvaluationOptions` (the full training set, soft labels,
+            baselines, progress file), or None for none.
 
     Returns:
-        `EvaluationReport`.
+        `EvaluationReport` (`ipc` None with `options.full`).
 
     Example:
     >>> report = evaluate("out/synthetic.tfrecord")  # doctest: +SKIP
@@ -362,10 +380,49 @@ def evaluate(
     ...     options=EvaluationOptions(baselines=True))  # doctest: +SKIP
     >>> report.baselines[0].ior_mean  # doctest: +SKIP
     0.312
+    >>> full = EvaluationOptions(full=True)
+    >>> evaluate("digits", options=full).ipc is None  # doctest: +SKIP
+    True
     """
     recipe = recipe or TrainingRecipe()
     options = options or EvaluationOptions()
-    models = check_runs(recipe, models, repeats, eval_every)
+    runs = evaluation_runs(recipe, models, repeats, seed, eval_every, strategy)
+    dataset, ipc, method, train = _training_set(source, options, data_dir)
+    callbacks = as_callback_list(callbacks)
+    try:
+        report = _report(
+            source,
+            dataset,
+            ipc,
+            method,
+            train,
+            recipe,
+            runs,
+            callbacks,
+            options.progress_path,
+        )
+        if not options.full:
+            report.settings["temperature"] = options.temperature
+        if options.baselines:
+            report.baselines = _baselines(
+                report, dataset, ipc, recipe, runs, callbacks, options.full_accuracy
+            )
+    finally:
+        callbacks.close()
+    return report
+
+
+def _training_set(source, options, data_dir):
+    """What `evaluate` trains on, checked before any training.
+
+    Returns:
+        `(dataset, ipc, method, (x, y, soft labels or None))`: the
+        `ImageDataset` tested on, the set's IPC (None for `options.full`) and
+        method (`"full"`), and the arrays `_report` trains on.
+    """
+    if options.full:
+        dataset = load_dataset(source, data_dir=data_dir)
+        return dataset, None, "full", (dataset.x_train, dataset.y_train, None)
     meta = read_metadata(source)
     if options.soft_labels:
         check_has_soft_labels(meta, source)
@@ -376,40 +433,7 @@ def evaluate(
         source, dataset, options.soft_labels
     )
     soft = apply_temperature(stored[0], options.temperature) if stored else None
-    runs = dict(
-        models=models,
-        repeats=repeats,
-        seed=seed,
-        eval_every=eval_every,
-        strategy=strategy,
-    )
-    callbacks = as_callback_list(callbacks)
-    try:
-        report = _report(
-            source,
-            dataset,
-            meta.ipc,
-            meta.method,
-            (x_train, y_train, soft),
-            recipe,
-            runs,
-            callbacks,
-            options.progress_path,
-        )
-        report.settings["temperature"] = options.temperature
-        if options.baselines:
-            report.baselines = _baselines(
-                report,
-                dataset,
-                meta.ipc,
-                recipe,
-                runs,
-                callbacks,
-                options.full_accuracy,
-            )
-    finally:
-        callbacks.close()
-    return report
+    return dataset, meta.ipc, meta.method, (x_train, y_train, soft)
 
 
 def _baselines(report, dataset, ipc, recipe, runs, callbacks, full_accuracy):
@@ -431,53 +455,3 @@ def _baselines(report, dataset, ipc, recipe, runs, callbacks, full_accuracy):
             compare_with_baselines(result, coreset_runs, dataset.name, full_accuracy)
         )
     return comparisons
-
-
-def evaluate_full(
-    dataset_name,
-    recipe=None,
-    models=None,
-    repeats=5,
-    seed=0,
-    eval_every=None,
-    data_dir=None,
-    strategy=None,
-    callbacks=None,
-    progress_path=None,
-):
-    """Evaluates training on the whole real training set (the upper-bound row).
-
-    Args:
-        dataset_name: str, a `udd_keras.data.load_dataset` name or path.
-        progress_path: the JSON file that keeps finished runs, or None (see
-            `EvaluationOptions`).
-        Others: as in `evaluate`.
-
-    Returns:
-        `EvaluationReport` with `ipc=None`.
-    """
-    recipe = recipe or TrainingRecipe()
-    models = check_runs(recipe, models, repeats, eval_every)
-    dataset = load_dataset(dataset_name, data_dir=data_dir)
-    runs = dict(
-        models=models,
-        repeats=repeats,
-        seed=seed,
-        eval_every=eval_every,
-        strategy=strategy,
-    )
-    callbacks = as_callback_list(callbacks)
-    try:
-        return _report(
-            dataset_name,
-            dataset,
-            None,
-            "full",
-            (dataset.x_train, dataset.y_train, None),
-            recipe,
-            runs,
-            callbacks,
-            progress_path,
-        )
-    finally:
-        callbacks.close()

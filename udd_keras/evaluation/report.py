@@ -71,7 +71,7 @@ class ModelResult:
 
 @dataclass
 class EvaluationReport:
-    """The result of `evaluate` / `evaluate_full`.
+    """The result of `evaluate`.
 
     Accuracies are fractions in [0, 1]; `seconds` is the total over a model's
     repeats.

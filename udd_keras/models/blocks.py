@@ -2,12 +2,7 @@
 
 import keras
 
-from udd_keras.models.base import (
-    apply_norm,
-    check_choice,
-    kernel_initializer,
-    normalization,
-)
+from udd_keras.models import base
 
 DOWNSAMPLES = ("conv", "avg")
 
@@ -37,13 +32,13 @@ class BasicBlock(keras.layers.Layer):
         self.filters = int(filters)
         self.stride = int(stride)
         self.norm = norm
-        self.downsample = check_choice(downsample, DOWNSAMPLES, "downsample")
+        self.downsample = base.check_choice(downsample, DOWNSAMPLES, "downsample")
         self.seed = seed
         conv_stride = self.stride if self.downsample == "conv" else 1
         self.conv1 = self._conv(3, conv_stride, 0, "conv1")
-        self.norm1 = normalization(norm, self.filters, "norm1")
+        self.norm1 = base.normalization(norm, self.filters, "norm1")
         self.conv2 = self._conv(3, 1, 1, "conv2")
-        self.norm2 = normalization(norm, self.filters, "norm2")
+        self.norm2 = base.normalization(norm, self.filters, "norm2")
         self.pool = (
             keras.layers.AveragePooling2D(self.stride, name="pool")
             if self.downsample == "avg" and self.stride > 1
@@ -60,7 +55,7 @@ class BasicBlock(keras.layers.Layer):
             strides=stride,
             padding="same",
             use_bias=False,
-            kernel_initializer=kernel_initializer(self.seed, index),
+            kernel_initializer=base.kernel_initializer(self.seed, index),
             name=name,
         )
 
@@ -68,23 +63,25 @@ class BasicBlock(keras.layers.Layer):
         if self.stride != 1 or input_shape[-1] != self.filters:
             conv_stride = self.stride if self.downsample == "conv" else 1
             self.shortcut_conv = self._conv(1, conv_stride, 2, "shortcut_conv")
-            self.shortcut_norm = normalization(self.norm, self.filters, "shortcut_norm")
+            self.shortcut_norm = base.normalization(
+                self.norm, self.filters, "shortcut_norm"
+            )
             if self.pool is not None:
                 self.shortcut_pool = keras.layers.AveragePooling2D(
                     self.stride, name="shortcut_pool"
                 )
 
     def call(self, x, training=False):
-        out = keras.ops.relu(apply_norm(self.norm1, self.conv1(x), training))
+        out = keras.ops.relu(base.apply_norm(self.norm1, self.conv1(x), training))
         if self.pool is not None:
             out = self.pool(out)
-        out = apply_norm(self.norm2, self.conv2(out), training)
+        out = base.apply_norm(self.norm2, self.conv2(out), training)
         shortcut = x
         if self.shortcut_conv is not None:
             shortcut = self.shortcut_conv(x)
             if self.shortcut_pool is not None:
                 shortcut = self.shortcut_pool(shortcut)
-            shortcut = apply_norm(self.shortcut_norm, shortcut, training)
+            shortcut = base.apply_norm(self.shortcut_norm, shortcut, training)
         return keras.ops.relu(out + shortcut)
 
     def compute_output_shape(self, input_shape):
