@@ -241,16 +241,27 @@ def matching_step_function(engine):
 def network_update_flops(engine):
     """FLOPs of `update_network`: one training pass over `net_images` images.
 
-    Counted from the traced gradient the step itself takes
-    (`engine._replica_network_gradients`) for one image, times the images of the
-    pass (the count is linear in the batch size); DSA and CutMix are element-wise
-    and not counted.
+    Counted from the traced cross-entropy gradient of the engine's network
+    (what `udd_keras.training.ClassifierStep` takes) for one image, times the
+    images of the pass (the count is linear in the batch size); DSA, CutMix and
+    the SGD update are element-wise and not counted.
     """
+    import keras
     import tensorflow as tf
 
     image = tf.zeros((1, *engine.image_shape))
     target = tf.one_hot([0], engine.num_classes)
-    gradients = tf.function(engine._replica_network_gradients)
+
+    @tf.function
+    def gradients(images, targets):
+        variables = engine.model.trainable_variables
+        with tf.GradientTape() as tape:
+            logits = engine.model(images, training=True)
+            loss = tf.reduce_sum(
+                keras.losses.categorical_crossentropy(targets, logits, from_logits=True)
+            )
+        return tape.gradient(loss, variables)
+
     per_image = graph_flops(gradients.get_concrete_function(image, target).graph)
     x, _ = engine._network_data()
     images = min(engine.config.net_images, int(x.shape[0]))

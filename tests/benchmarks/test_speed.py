@@ -11,11 +11,9 @@ def speed(load_benchmark):
 
 
 def _engine(image_shape, num_classes, width, depth, net_images, available):
-    """The parts of a `DistillationEngine` that `network_update_flops` reads,
-    with the engine's own network gradient."""
+    """The parts of a `DistillationEngine` that `network_update_flops` reads."""
     import numpy as np
 
-    from udd_keras.distillation.engine import DistillationEngine
     from udd_keras.distillation.network import build_network
 
     engine = types.SimpleNamespace(
@@ -24,9 +22,6 @@ def _engine(image_shape, num_classes, width, depth, net_images, available):
         num_classes=num_classes,
         config=types.SimpleNamespace(net_images=net_images),
         _network_data=lambda: (np.zeros((available, *image_shape), "float32"), None),
-    )
-    engine._replica_network_gradients = types.MethodType(
-        DistillationEngine._replica_network_gradients, engine
     )
     return engine
 

@@ -31,6 +31,9 @@ SETTINGS = dict(
     net_images=48,
     lr_img=0.05,
     log_every=1,
+    # Exact arithmetic: `auto` would pick bfloat16 on a CPU with native
+    # bfloat16, whose rounding differs between one and two replicas.
+    precision="float32",
 )
 
 
