@@ -12,6 +12,10 @@ and a forgetting coreset, and a measuring network's logits (mUE).
     python benchmarks/refactor_equivalence.py --compare /tmp/before.npz \\
         --out refactor-equivalence
 
+`results/refactor-equivalence-3ada62d.npz` holds the fingerprints recorded at
+commit 3ada62d, before issue 17's refactor (training recipe, loop callbacks,
+image optimizer classes); every later commit compares against it.
+
 `--compare` writes `benchmarks/results/<out>.json` and `.md` with the largest
 absolute difference per fingerprint (images in normalised units, accuracies in
 percent) and exits 1 when one is above its tolerance (1e-5 for arrays, 0 for
