@@ -371,7 +371,9 @@ def main(argv=None):
             from udd_keras.distillation import DistillConfig
 
             resolved = DistillConfig(
-                dataset=args.dataset, **{**SHARED, **args.overrides, **settings}
+                dataset=args.dataset,
+                ipc=args.ipc,
+                **{**SHARED, **args.overrides, **settings},
             ).resolve()
             decodes = args.decodes or [resolved.decode]
             if all((name, d) in done for d in decodes):
