@@ -776,14 +776,10 @@ def export(result, dataset, tfrecord_path, png_path=None):
     from udd_keras.visualization import save_image_grid
 
     config = result.config
-    metadata = SyntheticSetMetadata(
-        dataset=dataset.name,
-        image_shape=dataset.image_shape,
-        num_classes=dataset.num_classes,
-        class_names=list(dataset.class_names),
-        ipc=config.ipc,
-        method=config.method,
-        normalization=dataset.normalization.to_dict(),
+    metadata = SyntheticSetMetadata.for_dataset(
+        dataset,
+        config.ipc,
+        config.method,
         include_original=bool(config.include_original),
         extra={
             "formation": config.formation,

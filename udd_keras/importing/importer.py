@@ -427,14 +427,10 @@ def import_set(source, dataset, out, options=None, **changes):
     extra = {"imported": imported, "factor": factor, "decode_type": decode_type}
     if formation is not None:
         extra.update(formation=formation, decode="fixed")
-    metadata = SyntheticSetMetadata(
-        dataset=dataset.name,
-        image_shape=dataset.image_shape,
-        num_classes=dataset.num_classes,
-        class_names=list(dataset.class_names),
-        ipc=ipc,
-        method=options.method or arrays.method,
-        normalization=dataset.normalization.to_dict(),
+    metadata = SyntheticSetMetadata.for_dataset(
+        dataset,
+        ipc,
+        options.method or arrays.method,
         include_original=include_original,
         extra=extra,
     )
