@@ -118,6 +118,14 @@ def parse_args(argv=None):
         help="keep run directories here (default: a temporary one); a rerun "
         "continues an unfinished distillation from its last checkpoint",
     )
+    parser.add_argument(
+        "--trajectory-cache",
+        default=None,
+        metavar="DIR",
+        help="replay the network's trajectory and the real gradients from DIR "
+        "where a run on the same split and seed stored them, store them where "
+        "not (variants on a real-data network only); same images, less time",
+    )
     add_set_option(parser, "a DistillConfig field for every variant (repeatable)")
     args = parser.parse_args(argv)
     args.overrides = checked_overrides(parser, args.overrides)
@@ -177,7 +185,16 @@ def distill_variant(name, settings, args, dataset, seed, workdir):
     )
     out = pathlib.Path(workdir) / f"{name}-seed{seed}"
     resume = (out / "config.json").exists()
-    distiller = Distiller(config, dataset=dataset, out_dir=out, resume=resume)
+    trajectory_dir = None
+    if args.trajectory_cache and config.resolve().net_data == "real":
+        trajectory_dir = args.trajectory_cache
+    distiller = Distiller(
+        config,
+        dataset=dataset,
+        out_dir=out,
+        resume=resume,
+        trajectory_dir=trajectory_dir,
+    )
     start = time.perf_counter()
     result = distiller.run()
     seconds = time.perf_counter() - start
@@ -193,6 +210,9 @@ def distill_variant(name, settings, args, dataset, seed, workdir):
         "scoring_agreement_random": chance,
         "cfc_gradient_ratio": float(np.mean(ratios)) if ratios else None,
         "final_matching_loss": result.metrics[-1]["matching_loss"],
+        "trajectory_steps_replayed": None
+        if distiller.trajectory is None
+        else distiller.trajectory.hits,
     }
     print(
         f"{name} seed {seed}: {seconds:.0f} s, agreement {agreement} "
@@ -429,6 +449,7 @@ def main(argv=None):
                                 "scoring_agreement_random",
                                 "cfc_gradient_ratio",
                                 "final_matching_loss",
+                                "trajectory_steps_replayed",
                             )
                         },
                     }

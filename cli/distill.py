@@ -160,6 +160,13 @@ SETTING_OPTIONS = (
         "Jitter strength (normalised units). " + _default("jitter_amount"),
     ),
     (
+        "--region-weight",
+        "region_weight",
+        click.FloatRange(min=0),
+        "What a mined region counts in the synthetic loss, against 1 for the "
+        "image or a tile. " + _default("region_weight"),
+    ),
+    (
         "--cfc-weight",
         "cfc_weight",
         float,
@@ -363,6 +370,15 @@ class _SayLongRun:
     type=click.Path(exists=True, file_okay=False),
     help="Folder with dataset files.",
 )
+@click.option(
+    "--trajectory-cache",
+    "trajectory_dir",
+    type=click.Path(file_okay=False),
+    help="Keep the network's trajectory and the real gradients in this folder, "
+    "and read them from it where a run on the same data, seed and network "
+    "settings stored them: the same images, and a replayed step only computes "
+    "the synthetic half (not for --method dc; about 14 MB per step at width 128).",
+)
 @strategy_options("A stop saves a checkpoint common to all workers first.")
 @click.option("--no-progress", is_flag=True, help="Do not show the progress bar.")
 def distill(
@@ -373,6 +389,7 @@ def distill(
     force,
     logdir,
     data_dir,
+    trajectory_dir,
     strategy_name,
     worker_timeout,
     no_progress,
@@ -417,6 +434,7 @@ def distill(
         force=force,
         logdir=logdir,
         data_dir=data_dir,
+        trajectory_dir=trajectory_dir,
         strategy=strategy,
         progress=not no_progress,
         preset=preset,

@@ -1,9 +1,10 @@
 import json
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from udd_keras.cli.main import cli
+from udd_keras.cli.main import cli, main
 from udd_keras.tfrecords import read_synthetic_set
 
 
@@ -274,3 +275,37 @@ def test_precision_is_said_before_the_run_and_recorded(
     assert json.loads((out / "config.json").read_text())["precision"] == recorded
     metadata = read_synthetic_set(out / "synthetic.tfrecord").metadata
     assert metadata.extra["config"]["precision"] == recorded
+
+
+def test_trajectory_cache_is_written_and_replayed(tmp_path):
+    cache = tmp_path / "cache"
+    tiny = ["--iterations", "1", "--inner-steps", "2", "--width", "8"]
+    tiny += ["--net-images", "20", "--real-batch", "16", "--no-progress"]
+    tiny += ["--precision", "float32", "--trajectory-cache", str(cache)]
+    for run in ("a", "b"):
+        out = tmp_path / run
+        args = ["distill", "digits", "--out", str(out), *tiny]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+    (trajectory,) = cache.iterdir()
+    assert sorted(p.name for p in trajectory.iterdir()) == [
+        "manifest.json",
+        "step-00000-0000.npz",
+        "step-00000-0001.npz",
+    ]
+    a, b = (read_synthetic_set(tmp_path / r / "synthetic.tfrecord") for r in "ab")
+    np.testing.assert_array_equal(a.images, b.images)
+
+
+def test_trajectory_cache_with_dc_is_one_line(tmp_path, capsys):
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as stopped:
+        main(
+            ["distill", "digits", "--method", "dc", "--out", str(out)]
+            + ["--trajectory-cache", str(tmp_path / "cache")]
+        )
+    assert stopped.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "a trajectory cache needs a network trained on real data" in lines[0]
+    assert not out.exists()

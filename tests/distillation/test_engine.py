@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from udd_keras.data import load_dataset
 from udd_keras.distillation import DistillConfig, Distiller, distill
+from udd_keras.errors import UddError
 from udd_keras.policies import normalize_by_size
 from udd_keras.regions import uniform_boxes
 
@@ -154,3 +155,30 @@ def test_cfc_scale_changes_the_image_update(digits):
         ).images
 
     assert np.abs(images("loss") - images("gradient")).max() > 0
+
+
+def _one_update(engine):
+    before = engine.images.numpy()
+    boxes = engine.select_regions(KEY)
+    engine.update_images(KEY, boxes)
+    return engine.images.numpy() - before
+
+
+def test_region_weight_zero_matches_the_tiles_alone(digits):
+    settings = dict(image_optimizer="sgd", cfc_weight=0.0, precision="float32")
+    tiles = _one_update(make_engine(digits, formation="tiles", **settings))
+    unweighted = make_engine(digits, formation="tiles+regions", **settings)
+    weighted = make_engine(
+        digits, formation="tiles+regions", region_weight=0.0, **settings
+    )
+    np.testing.assert_array_equal(
+        weighted._training_image_weights(), [1, 1, 1, 1, 0, 0]
+    )
+    np.testing.assert_allclose(_one_update(weighted), tiles, atol=1e-6)
+    # With weight 1 the mined regions move the pixels too.
+    assert np.abs(_one_update(unweighted) - tiles).max() > 1e-4
+
+
+def test_region_weight_below_zero_is_refused():
+    with pytest.raises(UddError, match="region_weight must be a number >= 0"):
+        DistillConfig("digits", region_weight=-0.5).resolve()

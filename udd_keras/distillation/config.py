@@ -150,6 +150,11 @@ class DistillConfig:
             gradient scaled by its share of the image area, so regions of
             every size pull on the pixels alike); see
             `udd_keras.regions.formation.form_training_images`.
+        region_weight: float >= 0, what one mined region counts in the
+            synthetic images' cross-entropy, against 1 for the whole image and
+            each tile (the loss is the weighted mean over S_train; 1 = every
+            training image alike, as the paper; 0 = the regions are formed but
+            not matched). The CFC embedding mean is not weighted.
         cfc_weight: float, weight of the CFC loss.
         cfc_scale: `"loss"`: `L = L_match + cfc_weight * L_cfc` (the paper);
             `"gradient"`: per class, the CFC pixel gradient is rescaled to
@@ -230,6 +235,7 @@ class DistillConfig:
     include_original: bool | None = None
     score_normalization: str | None = None
     crop_gradient: str | None = None
+    region_weight: float = 1.0
     jitters: int = 8
     jitter_function: str = "gaussian"
     jitter_amount: float = 1.0
@@ -388,7 +394,7 @@ class DistillConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise UddError(f"{name} must be a positive number, got {value!r}")
-        for name in ("cfc_weight", "jitter_amount"):
+        for name in ("cfc_weight", "jitter_amount", "region_weight"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise UddError(f"{name} must be a number >= 0, got {value!r}")

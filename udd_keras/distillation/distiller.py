@@ -57,6 +57,7 @@ from udd_keras.distillation.initialization import initial_images
 from udd_keras.distillation.presets import preset_settings
 from udd_keras.distillation.run_directory import RunDirectory
 from udd_keras.distillation.time_budget import TimeBudget
+from udd_keras.distillation.trajectory import TrajectoryCache, trajectory_manifest
 from udd_keras.distribute import is_chief, remove_worker_directory, worker_directory
 from udd_keras.errors import (
     CheckpointError,
@@ -158,6 +159,11 @@ class Distiller:
         logdir: TensorBoard log directory, or None.
         strategy: a `tf.distribute.Strategy`, default the current one.
         data_dir: where dataset files are, for `load_dataset`.
+        trajectory_dir: directory of a `TrajectoryCache`, or None: the
+            network's trajectory and the real gradients are read from it where
+            an earlier run on the same data, seed and network settings stored
+            them, and stored there where not (`distillation/trajectory.py`).
+            The images are the same either way; method `dc` cannot use it.
         callbacks: `udd_keras.training.Callback`s, or objects with some of
             its hooks: `on_start(step, total)`, `on_step(step, total, logs)`
             (`logs` as `distillation.callbacks` describes) and `close()`,
@@ -187,6 +193,7 @@ class Distiller:
         logdir=None,
         strategy=None,
         data_dir=None,
+        trajectory_dir=None,
         callbacks=(),
     ):
         self._budget_changed = False
@@ -197,6 +204,9 @@ class Distiller:
             from udd_keras.data import load_dataset
 
             dataset = load_dataset(resolved.dataset, data_dir=data_dir)
+        manifest = None
+        if trajectory_dir is not None:
+            manifest = trajectory_manifest(resolved, dataset.x_train, dataset.y_train)
         self.strategy = strategy or tf.distribute.get_strategy()
         self.chief = is_chief(self.strategy)
         # `out_dir` holds the run (the chief's outputs); `run_dir` is where this
@@ -215,6 +225,17 @@ class Distiller:
             self.config = config.resolve()
             self._check_dataset(dataset)
             self._check_budget_strategy()
+            self.trajectory = None
+            self._next_real_step = None
+            if trajectory_dir is not None:
+                if self.config != resolved:
+                    # A resumed run's own settings.
+                    manifest = trajectory_manifest(
+                        self.config, dataset.x_train, dataset.y_train
+                    )
+                self.trajectory = TrajectoryCache(
+                    trajectory_dir, manifest, writable=self.chief
+                )
         except BaseException:
             self._release_run_dir()
             raise
@@ -697,9 +718,7 @@ class Distiller:
                 # Without a budget: at the start of every outer iteration.
                 lr = step_lr
                 self.engine.image_optimizer.set_pixel_learning_rate(lr, self.std)
-            logs = self.engine.train_step(
-                fold_in(base_key, iteration, inner), inner == 0
-            )
+            logs = self._train_step(base_key, iteration, inner)
             self._boxes_restored = True
             step += 1
             self.step.assign(step)
@@ -718,6 +737,41 @@ class Distiller:
                 logs["time_left"] = max(budget.seconds - used, 0.0)
             last = now
             callbacks.on_step(step, self.total_steps, logs)
+
+    def _train_step(self, base_key, iteration, inner):
+        """One inner step, its real side replayed or recorded when cached.
+
+        A replayed step leaves the network as the next step needs it: loaded
+        from the next step's entry, or trained from this one when the next
+        step is not stored (so a checkpoint always holds the right network).
+        """
+        key = fold_in(base_key, iteration, inner)
+        first = inner == 0
+        if self.trajectory is None:
+            return self.engine.train_step(key, first)
+        real_step = None
+        if self._next_real_step is not None and self._next_real_step[0] == (
+            iteration,
+            inner,
+        ):
+            real_step = self._next_real_step[1]
+        self._next_real_step = None
+        if real_step is None:
+            real_step = self.trajectory.load(iteration, inner)
+        if real_step is None:
+            logs, real_step = self.engine.record_step(key, first)
+            self.trajectory.save(iteration, inner, real_step)
+            return logs
+        self.engine.load_network(real_step)
+        logs = self.engine.replay_step(key, first, real_step)
+        if inner + 1 < self.config.inner_steps:
+            following = self.trajectory.load(iteration, inner + 1)
+            if following is None:
+                self.engine.update_network(key)
+            else:
+                self.engine.load_network(following)
+                self._next_real_step = ((iteration, inner + 1), following)
+        return logs
 
     def final_regions(self):
         """The regions the images were last trained on; int32 (N, K, 4).
@@ -830,7 +884,7 @@ def _decoded_for_display(tfrecord_path, config):
 
 
 # The keyword arguments of `distill` that go to `Distiller`, not to the config.
-RUN_OPTIONS = ("resume", "force", "logdir", "strategy", "data_dir")
+RUN_OPTIONS = ("resume", "force", "logdir", "strategy", "data_dir", "trajectory_dir")
 
 
 def distill(

@@ -17,6 +17,11 @@ the network and its momentum, the CFC class centres) as TF variables, and three
   images (the synthetic set for `dc`), with DSA and CutMix, SGD with momentum and
   L2 weight decay (added to the gradient, as PyTorch's SGD does).
 
+Replay (`record_step`, `replay_step`, `load_network`): the network and the real
+gradients never depend on the synthetic images, so a run can read them from a
+`trajectory.TrajectoryCache` another run recorded, and only compute the
+synthetic half of each step.
+
 Randomness is stateless: every random draw is keyed by
 `fold_in(seed, iteration, inner step, purpose, class)`, so a resumed run draws
 exactly what an uninterrupted run would.
@@ -315,13 +320,23 @@ class DistillationEngine(tf.Module):
         indices = tf.gather(self.class_table[class_id], picks)
         return tf.gather(self.x_train, indices)
 
-    def _cross_entropy(self, logits, class_id):
+    def _cross_entropy(self, logits, class_id, weights=None):
+        """Mean cross-entropy of `logits` against `class_id`, or its
+        `weights`-weighted mean."""
         labels = tf.fill([tf.shape(logits)[0]], class_id)
-        return tf.reduce_mean(
-            tf.keras.losses.sparse_categorical_crossentropy(
-                labels, logits, from_logits=True
-            )
+        losses = tf.keras.losses.sparse_categorical_crossentropy(
+            labels, logits, from_logits=True
         )
+        if weights is None:
+            return tf.reduce_mean(losses)
+        return tf.reduce_sum(losses * weights) / tf.reduce_sum(weights)
+
+    def _training_image_weights(self):
+        """Per S_train image of one stored image: 1 for the image and each
+        fixed box, `region_weight` for each mined region; float32 (K')."""
+        fixed = int(self.formation.includes_original) + len(self.formation.fixed)
+        mined = self.training_images_per_image - fixed
+        return np.array([1.0] * fixed + [self.config.region_weight] * mined, np.float32)
 
     def _matching_params(self, key):
         """The siamese augmentation of one class and step."""
@@ -330,18 +345,51 @@ class DistillationEngine(tf.Module):
         )
 
     def _synthetic_batch(self, synthetic, boxes, key):
-        """S_train of one class, subsampled to `max_synthetic_batch` images."""
+        """S_train of one class, subsampled to `max_synthetic_batch` images.
+
+        Returns:
+            `(images, weights)`: the training images, and their weights in the
+            synthetic cross-entropy (None when every weight is 1).
+        """
         config = self.config
         train = self.training_images(synthetic, boxes)
+        weights = None
+        if config.region_weight != 1.0 and self.formation.mines:
+            weights = tf.constant(
+                np.tile(self._training_image_weights(), config.ipc), tf.float32
+            )
         count = config.ipc * self.training_images_per_image
         if count > config.max_synthetic_batch:
             keep = sample_without_replacement(
                 fold_in(key, _SUBSAMPLE), count, config.max_synthetic_batch
             )
             train = tf.gather(train, keep)
-        return train
+            if weights is not None:
+                weights = tf.gather(weights, keep)
+        return train, weights
 
-    def class_loss(self, class_id, synthetic, boxes, key, centers, filled):
+    def _real_gradients(self, class_id, key, params):
+        """Class `class_id`'s real gradient of the matched variables.
+
+        Args:
+            class_id: int32 scalar tensor.
+            key: int32 (2,) random key of this class and step.
+            params: the class's siamese augmentation (`_matching_params`).
+
+        Returns:
+            A list of float32 tensors, one per matched variable.
+        """
+        real = self._sample_real_class(
+            class_id, fold_in(key, _REAL_BATCH), self.config.real_batch
+        )
+        with tf.GradientTape() as real_tape:
+            real_logits = self._forward(apply(real, params), training=True)[2]
+            real_loss = self._cross_entropy(real_logits, class_id)
+        return real_tape.gradient(real_loss, self.matched_variables)
+
+    def class_loss(
+        self, class_id, synthetic, boxes, key, centers, filled, real_gradients=None
+    ):
         """Matching + CFC loss of one class.
 
         Args:
@@ -350,24 +398,21 @@ class DistillationEngine(tf.Module):
             boxes: int32 (ipc, K, 4), their selected regions.
             key: int32 (2,) random key of this class and step.
             centers, filled: CFC state before this class.
+            real_gradients: the class's real gradients (a list, one per matched
+                variable), or None to compute them here.
 
         Returns:
             `(loss, matching, cfc, centers, filled)`.
         """
         config = self.config
-        real = self._sample_real_class(
-            class_id, fold_in(key, _REAL_BATCH), config.real_batch
-        )
         params = self._matching_params(key)
-        with tf.GradientTape() as real_tape:
-            real_logits = self._forward(apply(real, params), training=True)[2]
-            real_loss = self._cross_entropy(real_logits, class_id)
-        real_gradients = real_tape.gradient(real_loss, self.matched_variables)
+        if real_gradients is None:
+            real_gradients = self._real_gradients(class_id, key, params)
 
-        train = self._synthetic_batch(synthetic, boxes, key)
+        train, weights = self._synthetic_batch(synthetic, boxes, key)
         with tf.GradientTape() as synthetic_tape:
             _, embedding, logits = self._forward(apply(train, params), training=True)
-            synthetic_loss = self._cross_entropy(logits, class_id)
+            synthetic_loss = self._cross_entropy(logits, class_id, weights)
         synthetic_gradients = synthetic_tape.gradient(
             synthetic_loss, self.matched_variables
         )
@@ -406,7 +451,7 @@ class DistillationEngine(tf.Module):
         for class_id in self._replica_classes(context):
             rows = self._class_rows(class_id)
             class_key = fold_in(key, class_id)
-            train = self._synthetic_batch(
+            train, _ = self._synthetic_batch(
                 tf.gather(images, rows), tf.gather(boxes, rows), class_key
             )
             embedding = self._forward(
@@ -418,7 +463,47 @@ class DistillationEngine(tf.Module):
             )
         return context.all_reduce(tf.distribute.ReduceOp.SUM, features)
 
-    def _replica_image_gradients(self, key, boxes):
+    def _replica_real_gradients(self, key):
+        """Every class's real gradients, all-reduced over replicas.
+
+        Returns:
+            A list of float32 tensors, one per matched variable, each
+            `(num_classes, *variable.shape)`; the same on every replica.
+        """
+        context = tf.distribute.get_replica_context()
+        stacked = [
+            tf.zeros([self.num_classes, *v.shape], tf.float32)
+            for v in self.matched_variables
+        ]
+        for class_id in self._replica_classes(context):
+            class_key = fold_in(key, class_id)
+            gradients = self._real_gradients(
+                class_id, class_key, self._matching_params(class_key)
+            )
+            index = tf.reshape(class_id, [1, 1])
+            stacked = [
+                tf.tensor_scatter_nd_add(s, index, tf.cast(g, tf.float32)[None])
+                for s, g in zip(stacked, gradients, strict=True)
+            ]
+        if context.num_replicas_in_sync > 1:
+            stacked = context.all_reduce(tf.distribute.ReduceOp.SUM, stacked)
+        return stacked
+
+    @tf.function
+    def compute_real_gradients(self, key):
+        """Every class's real gradients at the current network.
+
+        Args:
+            key: int32 (2,), the random key of this inner step.
+
+        Returns:
+            A list of float32 tensors, one per matched variable, each
+            `(num_classes, *variable.shape)`.
+        """
+        stacked = self.strategy.run(self._replica_real_gradients, args=(key,))
+        return [self._first(s) for s in stacked]
+
+    def _replica_image_gradients(self, key, boxes, real_gradients=None):
         """Image gradients of this replica's classes, all-reduced over replicas.
 
         Returns:
@@ -462,6 +547,9 @@ class DistillationEngine(tf.Module):
                     fold_in(key, class_id),
                     centers,
                     filled,
+                    real_gradients=None
+                    if real_gradients is None
+                    else [tf.gather(g, class_id) for g in real_gradients],
                 )
             if self.config.cfc_weight:
                 class_gradient, ratio = self._combined_gradient(
@@ -507,12 +595,15 @@ class DistillationEngine(tf.Module):
         return self.strategy.experimental_local_results(value)[0]
 
     @tf.function
-    def update_images(self, key, boxes):
+    def update_images(self, key, boxes, real_gradients=None):
         """One image update over all classes.
 
         Args:
             key: int32 (2,), the random key of this inner step.
             boxes: int32 (num_images, K, 4), from `select_regions`.
+            real_gradients: every class's real gradients at the current network
+                (`compute_real_gradients`, or a replayed `RealStep`), or None
+                to compute them inside the step.
 
         Returns:
             Logs: float32 scalars `loss`, `matching_loss`, `cfc_loss` and
@@ -520,7 +611,7 @@ class DistillationEngine(tf.Module):
             ratio, 0 without CFC), each the mean over classes.
         """
         gradient, totals, centers, filled = self.strategy.run(
-            self._replica_image_gradients, args=(key, boxes)
+            self._replica_image_gradients, args=(key, boxes, real_gradients)
         )
         self.image_optimizer.apply(gradient, self.images)
         if self.config.cfc_weight:
@@ -540,13 +631,67 @@ class DistillationEngine(tf.Module):
         Returns:
             Logs: the float32 scalars of `update_images` and `network_loss`.
         """
+        logs = self._image_step(key, first_inner_step)
+        logs["network_loss"] = self.update_network(key)
+        return logs
+
+    def _image_step(self, key, first_inner_step, real_gradients=None):
+        """Regions and the image update, at the current network."""
         boxes = self.select_regions(key)
         self.trained_boxes.assign(boxes)
         if first_inner_step and self.config.cfc_weight:
             self.fill_centers(boxes)
-        logs = self.update_images(key, boxes)
+        return self.update_images(key, boxes, real_gradients)
+
+    def record_step(self, key, first_inner_step):
+        """`train_step`, keeping its real side for a `TrajectoryCache`.
+
+        The real gradients are computed apart (`compute_real_gradients`) and
+        handed to the image update, which is what `replay_step` does with them.
+
+        Returns:
+            `(logs, real_step)`: the logs of `train_step` and the step's
+            `RealStep` (the network before its update, the real gradients,
+            the update's loss).
+        """
+        from udd_keras.distillation.trajectory import RealStep
+
+        weights = [v.numpy() for v in self.model.weights]
+        velocity = [v.numpy() for v in self.network_velocity]
+        real_gradients = self.compute_real_gradients(key)
+        logs = self._image_step(key, first_inner_step, real_gradients)
         logs["network_loss"] = self.update_network(key)
+        real_step = RealStep(
+            weights,
+            velocity,
+            [np.array(g) for g in real_gradients],
+            float(logs["network_loss"]),
+        )
+        return logs, real_step
+
+    def replay_step(self, key, first_inner_step, real_step):
+        """`train_step` with its real side read from a recorded `RealStep`.
+
+        The network must hold `real_step`'s weights (`load_network`); it is not
+        trained here: the caller loads the next step's network, or calls
+        `update_network(key)` when that step is not recorded.
+
+        Returns:
+            Logs as `train_step`'s; `network_loss` is the recorded one.
+        """
+        real_gradients = [tf.constant(g) for g in real_step.real_gradients]
+        logs = self._image_step(key, first_inner_step, real_gradients)
+        logs["network_loss"] = tf.constant(real_step.network_loss, tf.float32)
         return logs
+
+    def load_network(self, real_step):
+        """Sets the network's weights and momentum to those of a `RealStep`."""
+        for variable, value in zip(self.model.weights, real_step.weights, strict=True):
+            variable.assign(value)
+        for variable, value in zip(
+            self.network_velocity, real_step.velocity, strict=True
+        ):
+            variable.assign(value)
 
     # ----------------------------------------------------------------- network
 

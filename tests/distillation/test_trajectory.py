@@ -1,0 +1,181 @@
+"""The trajectory cache: replayed runs end with the images of inline runs."""
+
+import dataclasses
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from udd_keras.data import load_dataset
+from udd_keras.distillation import DistillationInterrupted, DistillConfig, Distiller
+from udd_keras.distillation.trajectory import (
+    TRAJECTORY_FIELDS,
+    RealStep,
+    TrajectoryCache,
+    trajectory_manifest,
+)
+from udd_keras.errors import UddError
+
+TINY = dict(width=8, net_images=20, real_batch=16, precision="float32", log_every=1)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits")
+
+
+def _run(digits, cache=None, out_dir=None, callbacks=(), resume=False, **settings):
+    settings = {"iterations": 2, "inner_steps": 2, "ipc": 1, **TINY, **settings}
+    config = DistillConfig("digits", **settings)
+    distiller = Distiller(
+        config,
+        dataset=digits,
+        out_dir=out_dir,
+        trajectory_dir=cache,
+        callbacks=callbacks,
+        resume=resume,
+    )
+    return distiller, distiller.run()
+
+
+def _assert_same_run(a, b):
+    np.testing.assert_array_equal(a.images, b.images)
+    np.testing.assert_array_equal(a.boxes, b.boxes)
+    for name in ("matching_loss", "cfc_loss", "network_loss"):
+        assert [m[name] for m in a.metrics] == [m[name] for m in b.metrics], name
+
+
+@pytest.fixture(scope="module")
+def inline_udd(digits):
+    return _run(digits, method="udd")[1]
+
+
+def test_recorded_and_replayed_runs_equal_the_inline_run(digits, tmp_path, inline_udd):
+    recorder, recorded = _run(digits, cache=tmp_path, method="udd")
+    replayer, replayed = _run(digits, cache=tmp_path, method="udd")
+
+    assert (recorder.trajectory.misses, recorder.trajectory.hits) == (4, 0)
+    assert replayer.trajectory.misses == 0
+    _assert_same_run(inline_udd, recorded)
+    _assert_same_run(inline_udd, replayed)
+    steps = sorted(p.name for p in recorder.trajectory.path.glob("step-*.npz"))
+    assert steps == [
+        "step-00000-0000.npz",
+        "step-00000-0001.npz",
+        "step-00001-0000.npz",
+        "step-00001-0001.npz",
+    ]
+
+
+def test_a_replayed_run_does_not_compute_the_real_side(digits, tmp_path, inline_udd):
+    _run(digits, cache=tmp_path, method="idc")
+    config = DistillConfig("digits", ipc=1, iterations=2, inner_steps=2, **TINY)
+    distiller = Distiller(config, dataset=digits, trajectory_dir=tmp_path)
+
+    def refuse(*args):
+        raise AssertionError("the real side was computed")
+
+    distiller.engine.update_network = refuse
+    distiller.engine.compute_real_gradients = refuse
+    _assert_same_run(inline_udd, distiller.run())
+
+
+def test_one_trajectory_serves_other_methods_and_ipcs(digits, tmp_path):
+    _run(digits, cache=tmp_path, method="idc", ipc=1)
+    inline = _run(digits, method="udd", ipc=2, formation="tiles+regions")[1]
+    replayer, replayed = _run(
+        digits, cache=tmp_path, method="udd", ipc=2, formation="tiles+regions"
+    )
+    assert replayer.trajectory.misses == 0
+    _assert_same_run(inline, replayed)
+
+
+def test_steps_beyond_the_recorded_ones_continue_from_the_right_network(
+    digits, tmp_path
+):
+    _run(digits, cache=tmp_path, method="idc", iterations=1, inner_steps=2)
+    inline = _run(digits, method="idc", iterations=1, inner_steps=4)[1]
+    distiller, longer = _run(
+        digits, cache=tmp_path, method="idc", iterations=1, inner_steps=4
+    )
+    # Steps 0-1 replayed (step 1 trains the network for step 2), 2-3 recorded.
+    assert distiller.trajectory.misses == 2
+    _assert_same_run(inline, longer)
+    assert len(list(distiller.trajectory.path.glob("step-*.npz"))) == 4
+
+
+class _InterruptAt:
+    def __init__(self, step):
+        self.step = step
+
+    def on_step(self, step, total, logs):
+        if step == self.step:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_a_replayed_run_resumes_exactly(digits, tmp_path, inline_udd):
+    cache = tmp_path / "cache"
+    _run(digits, cache=cache, method="udd")
+    out = tmp_path / "run"
+    with pytest.raises(DistillationInterrupted):
+        _run(
+            digits,
+            cache=cache,
+            out_dir=out,
+            callbacks=[_InterruptAt(1)],
+            method="udd",
+            checkpoint_every=1,
+        )
+    resumed = _run(digits, cache=cache, out_dir=out, resume=True, method="udd")[1]
+    np.testing.assert_array_equal(inline_udd.images, resumed.images)
+    np.testing.assert_array_equal(inline_udd.boxes, resumed.boxes)
+
+
+def test_a_damaged_entry_is_computed_again(digits, tmp_path, inline_udd):
+    recorder, _ = _run(digits, cache=tmp_path, method="udd")
+    entry = recorder.trajectory.step_path(1, 0)
+    entry.write_bytes(b"not an npz")
+    distiller, result = _run(digits, cache=tmp_path, method="udd")
+    assert distiller.trajectory.misses == 1
+    _assert_same_run(inline_udd, result)
+    assert RealStep.load(entry).network_loss == pytest.approx(
+        inline_udd.metrics[2]["network_loss"]
+    )
+
+
+def test_the_directory_depends_on_seed_settings_and_data(digits, tmp_path):
+    def cache_path(data=digits, **settings):
+        config = DistillConfig("digits", **{"ipc": 1, **TINY, **settings}).resolve()
+        manifest = trajectory_manifest(config, data.x_train, data.y_train)
+        return TrajectoryCache(tmp_path, manifest).path
+
+    base = cache_path()
+    assert cache_path(method="idc", ipc=3, cfc_weight=0.5, lr_img=0.1) == base
+    assert cache_path(seed=1) != base
+    assert cache_path(net_lr=0.02) != base
+    assert cache_path(width=16) != base
+    shifted = dataclasses.replace(digits, x_train=digits.x_train + 1e-3)
+    assert cache_path(data=shifted) != base
+    manifest = json.loads((base / "manifest.json").read_text())
+    assert set(manifest["settings"]) == set(TRAJECTORY_FIELDS)
+    assert base.name.startswith("digits-seed0-")
+
+
+def test_a_manifest_of_other_settings_is_refused(digits, tmp_path):
+    config = DistillConfig("digits", ipc=1, **TINY).resolve()
+    manifest = trajectory_manifest(config, digits.x_train, digits.y_train)
+    path = TrajectoryCache(tmp_path, manifest).path
+    stored = json.loads((path / "manifest.json").read_text())
+    stored["settings"]["net_lr"] = 0.5
+    (path / "manifest.json").write_text(json.dumps(stored))
+    with pytest.raises(UddError, match="recorded with other settings"):
+        TrajectoryCache(tmp_path, manifest)
+
+
+def test_dc_has_no_real_trajectory(digits, tmp_path):
+    config = DistillConfig("digits", ipc=1, method="dc", **TINY)
+    with pytest.raises(UddError, match="method 'dc' trains it on 'synthetic'"):
+        Distiller(config, dataset=digits, trajectory_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
