@@ -641,6 +641,8 @@ class DistillationEngine(tf.Module):
         self.trained_boxes.assign(boxes)
         if first_inner_step and self.config.cfc_weight:
             self.fill_centers(boxes)
+        if real_gradients is None:
+            return self.update_images(key, boxes)
         return self.update_images(key, boxes, real_gradients)
 
     def record_step(self, key, first_inner_step):
