@@ -49,7 +49,8 @@ def test_tiles_regions_selects_the_tiles_first_then_the_mined_regions(digits):
 @pytest.mark.parametrize(
     "settings, shape, per_image",
     [
-        ({"method": "udd"}, (10, 6, 4), 6),
+        ({"method": "udd"}, (10, 4, 4), 4),
+        ({"method": "udd", "formation": "tiles+regions"}, (10, 6, 4), 6),
         ({"formation": "original+regions"}, (10, 8, 4), 9),
         ({"method": "idc"}, (10, 4, 4), 4),
         ({"method": "dc"}, (10, 0, 4), 1),

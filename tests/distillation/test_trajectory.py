@@ -18,6 +18,8 @@ from udd_keras.distillation.trajectory import (
 )
 from udd_keras.errors import UddError
 
+# udd with mined regions and CFC: every part of the image step replayed.
+MINED = dict(method="udd", formation="tiles+regions")
 TINY = dict(width=8, net_images=20, real_batch=16, precision="float32", log_every=1)
 
 
@@ -49,12 +51,12 @@ def _assert_same_run(a, b):
 
 @pytest.fixture(scope="module")
 def inline_udd(digits):
-    return _run(digits, method="udd")[1]
+    return _run(digits, **MINED)[1]
 
 
 def test_recorded_and_replayed_runs_equal_the_inline_run(digits, tmp_path, inline_udd):
-    recorder, recorded = _run(digits, cache=tmp_path, method="udd")
-    replayer, replayed = _run(digits, cache=tmp_path, method="udd")
+    recorder, recorded = _run(digits, cache=tmp_path, **MINED)
+    replayer, replayed = _run(digits, cache=tmp_path, **MINED)
 
     assert (recorder.trajectory.misses, recorder.trajectory.hits) == (4, 0)
     assert replayer.trajectory.misses == 0
@@ -84,9 +86,9 @@ def test_a_replayed_run_does_not_compute_the_real_side(digits, tmp_path, inline_
 
 def test_one_trajectory_serves_other_methods_and_ipcs(digits, tmp_path):
     _run(digits, cache=tmp_path, method="idc", ipc=1)
-    inline = _run(digits, method="udd", ipc=2, formation="tiles+regions")[1]
+    inline = _run(digits, ipc=2, **MINED)[1]
     replayer, replayed = _run(
-        digits, cache=tmp_path, method="udd", ipc=2, formation="tiles+regions"
+        digits, cache=tmp_path, ipc=2, **MINED
     )
     assert replayer.trajectory.misses == 0
     _assert_same_run(inline, replayed)
@@ -117,7 +119,7 @@ class _InterruptAt:
 
 def test_a_replayed_run_resumes_exactly(digits, tmp_path, inline_udd):
     cache = tmp_path / "cache"
-    _run(digits, cache=cache, method="udd")
+    _run(digits, cache=cache, **MINED)
     out = tmp_path / "run"
     with pytest.raises(DistillationInterrupted):
         _run(
@@ -125,19 +127,19 @@ def test_a_replayed_run_resumes_exactly(digits, tmp_path, inline_udd):
             cache=cache,
             out_dir=out,
             callbacks=[_InterruptAt(1)],
-            method="udd",
+            **MINED,
             checkpoint_every=1,
         )
-    resumed = _run(digits, cache=cache, out_dir=out, resume=True, method="udd")[1]
+    resumed = _run(digits, cache=cache, out_dir=out, resume=True, **MINED)[1]
     np.testing.assert_array_equal(inline_udd.images, resumed.images)
     np.testing.assert_array_equal(inline_udd.boxes, resumed.boxes)
 
 
 def test_a_damaged_entry_is_computed_again(digits, tmp_path, inline_udd):
-    recorder, _ = _run(digits, cache=tmp_path, method="udd")
+    recorder, _ = _run(digits, cache=tmp_path, **MINED)
     entry = recorder.trajectory.step_path(1, 0)
     entry.write_bytes(b"not an npz")
-    distiller, result = _run(digits, cache=tmp_path, method="udd")
+    distiller, result = _run(digits, cache=tmp_path, **MINED)
     assert distiller.trajectory.misses == 1
     _assert_same_run(inline_udd, result)
     assert RealStep.load(entry).network_loss == pytest.approx(
