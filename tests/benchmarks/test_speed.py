@@ -64,7 +64,13 @@ def test_inner_step_flops_add_up_the_three_parts(speed):
     from udd_keras.distillation import DistillConfig, Distiller
 
     config = DistillConfig(
-        "digits", ipc=1, method="udd", width=8, net_images=20, real_batch=4
+        "digits",
+        ipc=1,
+        method="udd",
+        formation="tiles+regions",
+        width=8,
+        net_images=20,
+        real_batch=4,
     )
     engine = Distiller(config, dataset=load_dataset("digits")).engine
     key = tf.constant([0, 0], tf.int32)

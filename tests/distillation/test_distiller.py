@@ -34,9 +34,11 @@ def digits():
 
 
 def test_udd_run_writes_outputs_with_regions(digits, tmp_path):
-    result = distill(digits, ipc=1, out_dir=tmp_path / "run", **SMALL)
+    result = distill(
+        digits, ipc=1, out_dir=tmp_path / "run", formation="tiles+regions", **SMALL
+    )
     assert result.images.shape == (10, 8, 8, 1)
-    # udd's default: IDC's 4 tiles, then P = 2 mined regions.
+    # IDC's 4 tiles, then P = 2 mined regions.
     assert result.config.formation == "tiles+regions"
     assert result.boxes.shape == (10, 6, 4)
     np.testing.assert_array_equal(

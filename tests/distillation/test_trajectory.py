@@ -73,7 +73,9 @@ def test_recorded_and_replayed_runs_equal_the_inline_run(digits, tmp_path, inlin
 
 def test_a_replayed_run_does_not_compute_the_real_side(digits, tmp_path, inline_udd):
     _run(digits, cache=tmp_path, method="idc")
-    config = DistillConfig("digits", ipc=1, iterations=2, inner_steps=2, **TINY)
+    config = DistillConfig(
+        "digits", ipc=1, iterations=2, inner_steps=2, **MINED, **TINY
+    )
     distiller = Distiller(config, dataset=digits, trajectory_dir=tmp_path)
 
     def refuse(*args):
@@ -87,9 +89,7 @@ def test_a_replayed_run_does_not_compute_the_real_side(digits, tmp_path, inline_
 def test_one_trajectory_serves_other_methods_and_ipcs(digits, tmp_path):
     _run(digits, cache=tmp_path, method="idc", ipc=1)
     inline = _run(digits, ipc=2, **MINED)[1]
-    replayer, replayed = _run(
-        digits, cache=tmp_path, ipc=2, **MINED
-    )
+    replayer, replayed = _run(digits, cache=tmp_path, ipc=2, **MINED)
     assert replayer.trajectory.misses == 0
     _assert_same_run(inline, replayed)
 

@@ -10,7 +10,7 @@ measurement on FashionMNIST IPC 1's validation split chose otherwise (marked *;
 | setting | udd | idc | dc |
 |---|---|---|---|
 | formation | tiles* | tiles | original |
-| policy (for a mined formation) | jitter, M = 8*, amount 1.0* | uniform (factor 2) | none |
+| policy (mined formations) | jitter, M = 8*, amount 1.0* | uniform | none |
 | candidates N' / mined P (`tiles+regions`) | 8 (12 minus the 4 tiles) / 2* | - | - |
 | score normalisation | size* | - | - |
 | decode | fixed* (the tiles) | the tiles | the image |
@@ -514,8 +514,10 @@ def _resolve_formation(values, method_default):
     A policy of `"uniform"` (IDC's fixed tiles) implies `tiles`, `"none"`
     implies `original`; a scoring policy with `include_original=True` implies
     `original+regions` (how configs written before formations existed read);
-    a scoring policy with a method whose default formation mines nothing
-    implies `tiles+regions` (IDC's tiles plus mined regions).
+    a scoring policy or a P (`num_selected`) with a method whose default
+    formation mines nothing implies its mined counterpart: `tiles+regions`
+    (IDC's tiles plus mined regions) for `tiles`, `original+regions` for
+    `original`.
     """
     if values["formation"] is not None:
         return values["formation"]
@@ -527,7 +529,8 @@ def _resolve_formation(values, method_default):
         # A config from before formations existed: mined regions + the image.
         return "original+regions"
     default = get_formation(method_default)
-    if policy is not None and not default.mines:
+    asks_to_mine = policy is not None or values["num_selected"] is not None
+    if asks_to_mine and not default.mines:
         return "tiles+regions" if default.tiled else "original+regions"
     return method_default
 

@@ -368,6 +368,15 @@ class Distiller:
             # command resumes it).
             values = {**_PRE_FORMATION_SETTINGS, **values}
             ignored |= _CHANGED_WITH_FORMATIONS
+        # Settings the command leaves to their defaults (None) keep the run's
+        # values, so the same command resumes a run started under older
+        # defaults (udd trained tiles+regions by default before it trained
+        # tiles); settings given explicitly must match.
+        ignored |= {
+            field.name
+            for field in dataclasses.fields(config)
+            if getattr(config, field.name) is None
+        }
         # Resolved, so that the saved config compares with the values the run
         # used for every field.
         saved = DistillConfig.from_dict(values).resolve()
