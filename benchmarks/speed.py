@@ -212,7 +212,9 @@ def build_distiller(dataset, policy, seed, precision="float32"):
 
 
 def matching_step_function(engine):
-    """A `tf.function` (key, boxes) -> d loss / d image of class 0's matching step."""
+    """A `tf.function` (key, boxes, real=None) -> d loss / d image of class 0's
+    matching step; `real`: every class's real gradients to use (a replayed
+    step), or None to compute them inside."""
     import tensorflow as tf
 
     from udd_keras.distillation.engine import fold_in
@@ -220,7 +222,7 @@ def matching_step_function(engine):
     ipc = engine.config.ipc
 
     @tf.function
-    def matching_step(key, boxes):
+    def matching_step(key, boxes, real=None):
         class_id = tf.constant(0)
         synthetic = tf.convert_to_tensor(engine.images)[:ipc]
         with tf.GradientTape() as tape:
@@ -232,6 +234,7 @@ def matching_step_function(engine):
                 fold_in(key, class_id),
                 tf.convert_to_tensor(engine.class_centers),
                 tf.convert_to_tensor(engine.centers_filled),
+                real_gradients=None if real is None else [g[0] for g in real],
             )[0]
         return tape.gradient(loss, synthetic)
 

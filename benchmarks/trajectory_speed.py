@@ -141,31 +141,11 @@ def step_flops(distiller, replay):
     import speed
     import tensorflow as tf
 
-    from udd_keras.distillation.engine import fold_in
-
     engine = distiller.engine
     key = tf.constant([0, 0], tf.int32)
     boxes = engine.select_regions(key)
     real = engine.compute_real_gradients(key)
-    ipc = engine.config.ipc
-
-    @tf.function
-    def matching(key, boxes, real):
-        class_id = tf.constant(0)
-        synthetic = tf.convert_to_tensor(engine.images)[:ipc]
-        with tf.GradientTape() as tape:
-            tape.watch(synthetic)
-            loss = engine.class_loss(
-                class_id,
-                synthetic,
-                boxes[:ipc],
-                fold_in(key, class_id),
-                tf.convert_to_tensor(engine.class_centers),
-                tf.convert_to_tensor(engine.centers_filled),
-                real_gradients=None if real is None else [g[0] for g in real],
-            )[0]
-        return tape.gradient(loss, synthetic)
-
+    matching = speed.matching_step_function(engine)
     per_class = speed.graph_flops(
         matching.get_concrete_function(key, boxes, None if not replay else real).graph
     )["total"]
