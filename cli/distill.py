@@ -8,6 +8,7 @@ from udd_keras.choices import (
     JITTER_FUNCTIONS,
     MATCHED_PARAMETERS,
     METRICS,
+    MINE_FROM,
     POLICIES,
     SELECTIONS,
 )
@@ -165,6 +166,14 @@ SETTING_OPTIONS = (
         click.FloatRange(min=0),
         "What a mined region counts in the synthetic loss, against 1 for the "
         "image or a tile. " + _default("region_weight"),
+    ),
+    (
+        "--mine-from",
+        "mine_from",
+        click.Choice(MINE_FROM),
+        "Which end of the scoring policy's ranking is mined: the lowest scores "
+        "(the paper's underutilized regions) or the highest. Given with --method "
+        "udd alone, it selects tiles+regions. [default: " + MINE_FROM[0] + "]",
     ),
     (
         "--cfc-weight",

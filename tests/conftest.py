@@ -76,3 +76,23 @@ def tiny_split():
         return x_train, y_train, x_test, y_test
 
     return build
+
+
+@pytest.fixture
+def interrupt_at():
+    """`fn(step) -> callback` that interrupts this process when `step` ends.
+
+    The callback sends the process SIGINT from `on_step`, as Ctrl-C would, so a
+    test can check what an interrupted run leaves behind and how it resumes.
+    """
+    import signal
+
+    class InterruptAt:
+        def __init__(self, step):
+            self.step = step
+
+        def on_step(self, step, total, logs):
+            if step == self.step:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    return InterruptAt

@@ -14,6 +14,9 @@ MATCHED_PARAMETERS = ("conv", "conv+dense", "all")
 JITTER_FUNCTIONS = ("gaussian", "uniform", "salt_and_pepper")
 POLICIES = ("jitter", "activation", "gradient", "vote", "random", "uniform")
 SCORED_POLICIES = ("jitter", "activation", "gradient", "vote", "random")
+# Which end of a scoring policy's ranking is mined: the lowest scores (the
+# paper's underutilized regions) or the highest.
+MINE_FROM = ("lowest", "highest")
 
 # How a crop's backward pass is scaled (udd_keras/regions/formation.py).
 CROP_GRADIENTS = ("sum", "area")

@@ -173,6 +173,7 @@ def test_formation_decode_and_scale_flags_reach_the_config(tmp_path):
     args = ["distill", "digits", "--formation", "tiles+regions", "--decode", "fixed"]
     args += ["--cfc-scale", "gradient", "--cfc-weight", "0.5"]
     args += ["--score-normalization", "size", "--regions", "8", "--select", "2"]
+    args += ["--mine-from", "highest", "--region-weight", "0.25"]
     result = CliRunner().invoke(cli, [*args, "--out", str(out), *TINY])
     assert result.exit_code == 0, result.output
     config = json.loads((out / "config.json").read_text())
@@ -183,6 +184,7 @@ def test_formation_decode_and_scale_flags_reach_the_config(tmp_path):
     )
     assert (config["score_normalization"], config["num_regions"]) == ("size", 8)
     assert config["num_selected"] == 2
+    assert (config["mine_from"], config["region_weight"]) == ("highest", 0.25)
     # decode fixed: only the tiles are stored
     assert read_synthetic_set(out / "synthetic.tfrecord").boxes.shape == (10, 4, 4)
     ratios = [

@@ -1,6 +1,4 @@
 import json
-import os
-import signal
 
 import numpy as np
 import pytest
@@ -101,20 +99,11 @@ def test_every_policy_runs_a_step(digits, policy):
     assert not (mined == tiles[None]).all(axis=-1).any()  # no tile mined twice
 
 
-class _InterruptAt:
-    def __init__(self, step):
-        self.step = step
-
-    def on_step(self, step, total, record):
-        if step == self.step:
-            os.kill(os.getpid(), signal.SIGINT)
-
-
-def test_resume_after_interrupt_gives_the_same_images(digits, tmp_path):
+def test_resume_after_interrupt_gives_the_same_images(digits, tmp_path, interrupt_at):
     reference = distill(digits, ipc=1, out_dir=tmp_path / "a", **SMALL)
     with pytest.raises(DistillationInterrupted, match="resume with --resume"):
         distill(
-            digits, ipc=1, out_dir=tmp_path / "b", callbacks=[_InterruptAt(4)], **SMALL
+            digits, ipc=1, out_dir=tmp_path / "b", callbacks=[interrupt_at(4)], **SMALL
         )
     assert not (tmp_path / "b" / "synthetic.tfrecord").exists()
     resumed = distill(digits, ipc=1, out_dir=tmp_path / "b", resume=True, **SMALL)

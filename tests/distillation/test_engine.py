@@ -46,6 +46,18 @@ def test_tiles_regions_selects_the_tiles_first_then_the_mined_regions(digits):
     np.testing.assert_array_equal(boxes[:, 4:], engine.candidate_boxes[lowest])
 
 
+def test_mine_from_highest_mines_the_highest_scores_highest_first(digits):
+    lowest = make_engine(digits, formation="tiles+regions")
+    highest = make_engine(digits, formation="tiles+regions", mine_from="highest")
+    scores = highest.region_scores(KEY).numpy()
+    np.testing.assert_array_equal(scores, lowest.region_scores(KEY).numpy())
+    boxes = highest.select_regions(KEY).numpy()
+    np.testing.assert_array_equal(boxes[:, :4], lowest.select_regions(KEY)[:, :4])
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :2]
+    np.testing.assert_array_equal(boxes[:, 4:], highest.candidate_boxes[top])
+    assert (scores[np.arange(10), top[:, 1]] >= np.sort(scores, axis=1)[:, -2]).all()
+
+
 @pytest.mark.parametrize(
     "settings, shape, per_image",
     [
@@ -183,3 +195,32 @@ def test_region_weight_zero_matches_the_tiles_alone(digits):
 def test_region_weight_below_zero_is_refused():
     with pytest.raises(UddError, match="region_weight must be a number >= 0"):
         DistillConfig("digits", region_weight=-0.5).resolve()
+
+
+def test_mine_from_highest_selects_the_mined_formation_of_udd():
+    config = DistillConfig("digits", mine_from="highest").resolve()
+    assert (config.formation, config.policy, config.mine_from) == (
+        "tiles+regions",
+        "jitter",
+        "highest",
+    )
+    assert DistillConfig("digits").resolve().mine_from == "lowest"
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (
+            {"formation": "tiles", "mine_from": "highest"},
+            "mine_from='highest' needs a formation that mines regions "
+            r"\(one of .*tiles\+regions.*\); formation 'tiles' mines none",
+        ),
+        (
+            {"mine_from": "top"},
+            "mine from must be one of lowest, highest; got 'top'",
+        ),
+    ],
+)
+def test_bad_mine_from_names_the_value_and_the_allowed_ones(settings, message):
+    with pytest.raises(UddError, match=message):
+        DistillConfig("digits", **settings).resolve()

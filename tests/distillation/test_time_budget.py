@@ -6,8 +6,6 @@ minute holds exactly 10 steps of 6 s.
 """
 
 import json
-import os
-import signal
 
 import numpy as np
 import pytest
@@ -105,20 +103,11 @@ def test_image_lr_decays_at_fractions_of_the_budget(digits):
     assert distiller.image_lr_at_budget_fraction(1.0) == base / 8
 
 
-class _InterruptAt:
-    def __init__(self, step):
-        self.step = step
-
-    def on_step(self, step, total, logs):
-        if step == self.step:
-            os.kill(os.getpid(), signal.SIGINT)
-
-
-def test_resume_continues_against_the_same_budget(digits, tmp_path):
+def test_resume_continues_against_the_same_budget(digits, tmp_path, interrupt_at):
     reference = _budget_distiller(digits, out_dir=tmp_path / "a").run()
     with pytest.raises(DistillationInterrupted):
         _budget_distiller(
-            digits, out_dir=tmp_path / "b", callbacks=[_InterruptAt(4)]
+            digits, out_dir=tmp_path / "b", callbacks=[interrupt_at(4)]
         ).run()
     path, elapsed = _latest_elapsed(tmp_path / "b")
     assert path.endswith("ckpt-4") and elapsed == 24.0

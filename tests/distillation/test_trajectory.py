@@ -2,8 +2,6 @@
 
 import dataclasses
 import json
-import os
-import signal
 
 import numpy as np
 import pytest
@@ -108,16 +106,7 @@ def test_steps_beyond_the_recorded_ones_continue_from_the_right_network(
     assert len(list(distiller.trajectory.path.glob("step-*.npz"))) == 4
 
 
-class _InterruptAt:
-    def __init__(self, step):
-        self.step = step
-
-    def on_step(self, step, total, logs):
-        if step == self.step:
-            os.kill(os.getpid(), signal.SIGINT)
-
-
-def test_a_replayed_run_resumes_exactly(digits, tmp_path, inline_udd):
+def test_a_replayed_run_resumes_exactly(digits, tmp_path, inline_udd, interrupt_at):
     cache = tmp_path / "cache"
     _run(digits, cache=cache, **MINED)
     out = tmp_path / "run"
@@ -126,7 +115,7 @@ def test_a_replayed_run_resumes_exactly(digits, tmp_path, inline_udd):
             digits,
             cache=cache,
             out_dir=out,
-            callbacks=[_InterruptAt(1)],
+            callbacks=[interrupt_at(1)],
             **MINED,
             checkpoint_every=1,
         )

@@ -47,6 +47,7 @@ from udd_keras.choices import (
     JITTER_FUNCTIONS,
     MATCHED_PARAMETERS,
     METRICS,
+    MINE_FROM,
     POLICIES,
     SCORED_POLICIES,
     SELECTIONS,
@@ -160,6 +161,11 @@ class DistillConfig:
             each tile (the loss is the weighted mean over S_train; 1 = every
             training image alike, as the paper; 0 = the regions are formed but
             not matched). The CFC embedding mean is not weighted.
+        mine_from: which end of the policy's ranking is mined, one of
+            `MINE_FROM`: `"lowest"` (None; the paper's underutilized regions:
+            the P lowest scores) or `"highest"` (the P highest). Given with a
+            method whose default formation mines nothing, it selects the mined
+            counterpart, as a scoring policy does.
         cfc_weight: float, weight of the CFC loss.
         cfc_scale: `"loss"`: `L = L_match + cfc_weight * L_cfc` (the paper);
             `"gradient"`: per class, the CFC pixel gradient is rescaled to
@@ -241,6 +247,7 @@ class DistillConfig:
     score_normalization: str | None = None
     crop_gradient: str | None = None
     region_weight: float = 1.0
+    mine_from: str | None = None
     jitters: int = 8
     jitter_function: str = "gaussian"
     jitter_amount: float = 1.0
@@ -315,6 +322,8 @@ class DistillConfig:
             values["policy"] = formation.fixed_policy or "jitter"
         if values["num_selected"] is None:
             values["num_selected"] = formation.default_selected
+        if values["mine_from"] is None:
+            values["mine_from"] = MINE_FROM[0]
         if values["precision"] == AUTO:
             values["precision"] = auto_precision or detect_precision(AUTO).precision
         includes_original = formation.includes_original
@@ -353,6 +362,7 @@ class DistillConfig:
         )
         _check_choice("CFC scale", self.cfc_scale, CFC_SCALES)
         _check_choice("crop gradient", self.crop_gradient, CROP_GRADIENTS)
+        _check_choice("mine from", self.mine_from, MINE_FROM)
         formation = self.formation_spec
         mined = formation.mines
         if mined and self.policy not in SCORED_POLICIES:
@@ -365,6 +375,12 @@ class DistillConfig:
                 f"formation {self.formation!r} mines no region, so the policy must "
                 f"be {formation.fixed_policy!r}; got {self.policy!r} (for "
                 "mined regions choose one of " + ", ".join(MINED_FORMATIONS) + ")"
+            )
+        if not mined and self.mine_from != MINE_FROM[0]:
+            raise UddError(
+                f"mine_from={self.mine_from!r} needs a formation that mines "
+                f"regions (one of {', '.join(MINED_FORMATIONS)}); formation "
+                f"{self.formation!r} mines none"
             )
         # Raises the formation's own message when no candidate is left.
         candidates = len(
@@ -514,7 +530,7 @@ def _resolve_formation(values, method_default):
     A policy of `"uniform"` (IDC's fixed tiles) implies `tiles`, `"none"`
     implies `original`; a scoring policy with `include_original=True` implies
     `original+regions` (how configs written before formations existed read);
-    a scoring policy or a P (`num_selected`) with a method whose default
+    a scoring policy, a P (`num_selected`) or `mine_from` with a method whose default
     formation mines nothing implies its mined counterpart: `tiles+regions`
     (IDC's tiles plus mined regions) for `tiles`, `original+regions` for
     `original`.
@@ -529,7 +545,9 @@ def _resolve_formation(values, method_default):
         # A config from before formations existed: mined regions + the image.
         return "original+regions"
     default = get_formation(method_default)
-    asks_to_mine = policy is not None or values["num_selected"] is not None
+    asks_to_mine = policy is not None or any(
+        values[key] is not None for key in ("num_selected", "mine_from")
+    )
     if asks_to_mine and not default.mines:
         return "tiles+regions" if default.tiled else "original+regions"
     return method_default

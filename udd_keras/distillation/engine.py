@@ -255,7 +255,8 @@ class DistillationEngine(tf.Module):
         """Boxes trained on per synthetic image; int32 (num_images, K, 4).
 
         The formation's fixed boxes (IDC's tiles) come first, then the P mined
-        regions, lowest score first.
+        regions: the lowest scores first, or with `mine_from="highest"` the
+        highest first.
         """
         config = self.config
         num_images = len(self.labels)
@@ -265,6 +266,8 @@ class DistillationEngine(tf.Module):
         if not self.formation.mines:
             return fixed
         scores = self.region_scores(key)
+        if config.mine_from == "highest":
+            scores = -scores
         mined = select_lowest(scores, self.candidate_boxes, config.num_selected)
         return tf.concat([fixed, mined], axis=1)
 
