@@ -1,4 +1,4 @@
-"""Developer tasks: `nox -s tests`, `nox -s lint`, `nox -s format`."""
+"""Developer tasks: `nox -s tests`, `exhaustive`, `lint` and `format`."""
 
 import nox
 
@@ -11,6 +11,13 @@ def tests(session):
     """Installs the package with its test tools and runs the test suite."""
     session.install("-e", ".[dev]")
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def exhaustive(session):
+    """Runs the exhaustive tier: the scenarios the default run leaves out."""
+    session.install("-e", ".[dev]")
+    session.run("pytest", "-m", "exhaustive", *session.posargs)
 
 
 @nox.session

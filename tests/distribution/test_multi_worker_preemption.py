@@ -241,6 +241,11 @@ def _metric_steps(out):
 # ---------------------------------------------------------------- distill
 
 
+def _scenario_id(scenario):
+    name, target = scenario
+    return f"{name}-{target}"
+
+
 @pytest.fixture(scope="module")
 def distill_reference(tmp_path_factory):
     """An uninterrupted two-worker run: its synthetic set."""
@@ -255,17 +260,17 @@ def distill_reference(tmp_path_factory):
     return read_synthetic_set(folder / "run" / "synthetic.tfrecord")
 
 
+# The default run covers a preempted worker (its notice reaching the other) and
+# a lost one; the chief preempted and the chief hung are the exhaustive tier.
 DISTILL_SCENARIOS = [
     ("SIGTERM", 1),
-    ("SIGTERM", 0),
+    pytest.param(("SIGTERM", 0), marks=pytest.mark.exhaustive),
     ("SIGKILL", 1),
-    ("SIGSTOP", 0),
+    pytest.param(("SIGSTOP", 0), marks=pytest.mark.exhaustive),
 ]
 
 
-@pytest.fixture(
-    scope="module", params=DISTILL_SCENARIOS, ids=lambda p: f"{p[0]}-{p[1]}"
-)
+@pytest.fixture(scope="module", params=DISTILL_SCENARIOS, ids=_scenario_id)
 def distill_scenario(request, tmp_path_factory):
     """Signals one worker at step 5, then resumes on both (not after SIGSTOP)."""
     name, target = request.param
@@ -370,6 +375,7 @@ def test_distill_resumes_to_the_uninterrupted_images(distill_scenario, request):
         assert not left  # Stopped workers clean up after themselves.
 
 
+@pytest.mark.exhaustive
 def test_a_worker_that_cannot_acknowledge_the_stop_step_ends_both(
     tmp_path_factory,
 ):
@@ -431,8 +437,12 @@ def evaluate_reference(tmp_path_factory, evaluation_set):
 
 @pytest.fixture(
     scope="module",
-    params=[("SIGTERM", 1), ("SIGTERM", 0), ("SIGKILL", 1)],
-    ids=lambda p: f"{p[0]}-{p[1]}",
+    params=[
+        ("SIGTERM", 1),
+        pytest.param(("SIGTERM", 0), marks=pytest.mark.exhaustive),
+        pytest.param(("SIGKILL", 1), marks=pytest.mark.exhaustive),
+    ],
+    ids=_scenario_id,
 )
 def evaluate_scenario(request, tmp_path_factory, evaluation_set):
     """Signals one worker once a run has finished; reruns on both."""

@@ -152,6 +152,7 @@ def test_readme_examples_run_from_the_clone_root_after_installing_the_wheel(
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive  # The same examples as above; only the install differs.
 def test_readme_examples_run_from_the_clone_root_after_an_editable_install(
     tmp_path,
 ):

@@ -6,6 +6,7 @@ from udd_keras.augmentation.seeds import split_seed
 from udd_keras.errors import UddError
 
 
+@tf.autograph.experimental.do_not_convert
 def cutmix(images, labels_onehot, probability=0.5, seed=0, beta=1.0):
     """Pastes a box from a shuffled copy of the batch into each image, with prob p.
 

@@ -69,6 +69,7 @@ class DSAParams(NamedTuple):
     cutout: tf.Tensor | None = None
 
 
+@tf.autograph.experimental.do_not_convert
 def sample_params(
     strategy,
     batch_size=None,
@@ -163,6 +164,7 @@ def _sample_geometry(geometric, count, uniform, choice_seed, one_op):
     return ops.scale_rotate_matrix(scale, angle), crop
 
 
+@tf.autograph.experimental.do_not_convert
 def apply(images, params: DSAParams):
     """Applies DSA with the given parameters, differentiably w.r.t. `images`.
 
@@ -201,6 +203,7 @@ def apply(images, params: DSAParams):
     return images
 
 
+@tf.autograph.experimental.do_not_convert
 def augment(images, strategy, seed, per_sample=False, one_geometric_op=True):
     """Samples parameters for `images` and applies them: `apply(sample_params(...))`.
 

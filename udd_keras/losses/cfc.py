@@ -37,6 +37,7 @@ def cosine_similarity_matrix(features, centers):
     return tf.matmul(features, centers, transpose_b=True)
 
 
+@tf.autograph.experimental.do_not_convert
 def cfc_loss(class_features, class_centers, class_ids, temperature=0.7):
     """CFC loss for several classes at once, summed over them.
 
@@ -66,6 +67,7 @@ def cfc_loss(class_features, class_centers, class_ids, temperature=0.7):
     return tf.reduce_sum(tf.reduce_logsumexp(negatives, axis=-1) - positive)
 
 
+@tf.autograph.experimental.do_not_convert
 def update_class_centers(class_centers, filled, class_features, class_ids, alpha):
     """Moving-average update of the class centres `F`.
 

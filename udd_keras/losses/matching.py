@@ -56,6 +56,7 @@ def _cosine_distance(real_gradient, synthetic_gradient):
     return tf.reduce_sum(1.0 - dot / (norms + 1e-6))
 
 
+@tf.autograph.experimental.do_not_convert
 def matching_loss(real_gradients, synthetic_gradients, metric="l1"):
     """Sum of `gradient_distance` over a list of parameter gradients.
 

@@ -78,6 +78,7 @@ def box_area_shares(boxes, height, width):
     return sides[..., 0] * sides[..., 1] / float(height * width)
 
 
+@tf.autograph.experimental.do_not_convert
 def form_training_images(images, boxes, include_original=True, crop_gradient="sum"):
     """Builds S_train: each image followed by its resized regions.
 

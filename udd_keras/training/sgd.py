@@ -39,6 +39,7 @@ class MomentumSGD:
         self.momentum = momentum
         self.strategy = strategy or tf.distribute.get_strategy()
 
+    @tf.autograph.experimental.do_not_convert
     def apply_gradients(self, grads_and_vars):
         """One step on every `(gradient, variable)` pair, in `velocities` order.
 

@@ -70,6 +70,7 @@ class ClassifierStep:
         self.weight_decay = weight_decay
         self.strategy = strategy or tf.distribute.get_strategy()
 
+    @tf.autograph.experimental.do_not_convert
     def update(self, images, labels, augment_seed, cutmix_seed):
         """The step as graph code, to call inside a `tf.function`.
 
