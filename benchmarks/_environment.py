@@ -80,6 +80,14 @@ def versions_text(versions):
     return ", ".join(f"{name} {version}" for name, version in versions.items())
 
 
+def machine_text(machine):
+    """`"AMD EPYC, 2 CPUs, flags avx avx2 fma; 0 GPUs"` for a results table's footer."""
+    return (
+        f"{machine['processor']}, {machine['cpu_count']} CPUs, flags "
+        f"{' '.join(machine['cpu_flags'])}; {machine['gpus']} GPUs"
+    )
+
+
 def write_results(stem, data, text):
     """Writes `<stem>.json` (`data`) and `<stem>.md` (`text`), creating the folder.
 

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 
-from _environment import environment, versions_text, write_results
+from _environment import environment, machine_text, versions_text, write_results
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 SETTINGS = dict(
@@ -141,11 +141,9 @@ def report(data):
             f"{cell('first_call_seconds')} | {cell('second_call_seconds')} | "
             f"{cell('command_seconds')} | {checksums} |"
         )
-    machine = data["machine"]
     lines += [
         "",
-        f"Machine: {machine['processor']}, {machine['cpu_count']} CPUs, flags "
-        f"{' '.join(machine['cpu_flags'])}; {machine['gpus']} GPUs.",
+        f"Machine: {machine_text(data['machine'])}.",
         f"Versions: {versions_text(data['versions'])}.",
         "",
     ]
