@@ -82,9 +82,10 @@ def versions_text(versions):
 
 def machine_text(machine):
     """`"AMD EPYC, 2 CPUs, flags avx avx2 fma; 0 GPUs"` for a results table's footer."""
+    # Results written before flags and GPUs were recorded lack those keys.
     return (
         f"{machine['processor']}, {machine['cpu_count']} CPUs, flags "
-        f"{' '.join(machine['cpu_flags'])}; {machine['gpus']} GPUs"
+        f"{' '.join(machine.get('cpu_flags', []))}; {machine.get('gpus', 0)} GPUs"
     )
 
 

@@ -20,7 +20,12 @@ import subprocess
 import sys
 import time
 
-from _environment import environment, versions_text, write_results
+from _environment import (
+    environment,
+    machine_text,
+    versions_text,
+    write_results,
+)
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
@@ -96,8 +101,7 @@ def markdown(report):
     machine = report["machine"]
     lines += [
         "",
-        f"Machine: {machine['processor']}, {machine['cpu_count']} CPUs, flags "
-        f"{' '.join(machine.get('cpu_flags', []))}.",
+        f"Machine: {machine_text(machine)}.",
         f"Versions: {versions_text(report['versions'])}.",
     ]
     return "\n".join(lines) + "\n"

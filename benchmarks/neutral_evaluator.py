@@ -30,7 +30,12 @@ import tempfile
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-from _environment import environment, versions_text, write_results  # noqa: E402
+from _environment import (  # noqa: E402
+    environment,
+    machine_text,
+    versions_text,
+    write_results,
+)
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
@@ -96,8 +101,7 @@ def markdown(report):
         f"accuracy {report['teacher_accuracy']:.2f} %. HLR needs a full-data "
         "figure; the paper has none for `digits`.",
         "",
-        f"Machine: {machine['processor']}, {machine['cpu_count']} CPUs, flags "
-        f"{' '.join(machine.get('cpu_flags', []))}.",
+        f"Machine: {machine_text(machine)}.",
         f"Versions: {versions_text(report['versions'])}.",
     ]
     return "\n".join(lines) + "\n"

@@ -31,7 +31,12 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-from _environment import environment, versions_text, write_results  # noqa: E402
+from _environment import (  # noqa: E402
+    environment,
+    machine_text,
+    versions_text,
+    write_results,
+)
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 ARRAY_TOLERANCE = 1e-5
@@ -160,8 +165,7 @@ def main(argv=None):
             for n, d, t, p in rows
         ),
         "",
-        f"Machine: {env['machine']['processor']}, {env['machine']['cpu_count']} "
-        f"CPUs, flags {' '.join(env['machine']['cpu_flags'])}.",
+        f"Machine: {machine_text(env['machine'])}.",
         f"Versions: {versions_text(env['versions'])}.",
         "",
     ]

@@ -39,7 +39,12 @@ import sys
 import tempfile
 import time
 
-from _environment import environment, versions_text, write_results
+from _environment import (
+    environment,
+    machine_text,
+    versions_text,
+    write_results,
+)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -271,8 +276,7 @@ def markdown(data):
         + ". `record` is a first run (it computes and writes); `replay` reads a "
         "trajectory another run recorded on the same data and seed.",
         "",
-        f"Machine: {data['machine']['processor']}, {data['machine']['cpu_count']} "
-        f"CPUs, flags {' '.join(data['machine']['cpu_flags'])}.",
+        f"Machine: {machine_text(data['machine'])}.",
         f"Versions: {versions_text(data['versions'])}.",
         "",
     ]

@@ -36,7 +36,12 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-from _environment import environment, versions_text, write_results  # noqa: E402
+from _environment import (  # noqa: E402
+    environment,
+    machine_text,
+    versions_text,
+    write_results,
+)
 from budget_curve import (  # noqa: E402
     EVAL_SEED_OFFSET,
     SPLITS,
@@ -338,8 +343,7 @@ def markdown(report):
             if row["decode"] == row["decodes"][0]
         ],
         "",
-        f"Machine: {machine['processor']}, {machine['cpu_count']} CPUs, flags "
-        f"{' '.join(machine.get('cpu_flags', []))}; {machine['gpus']} GPUs.",
+        f"Machine: {machine_text(machine)}.",
         f"Versions: {versions_text(report['versions'])}.",
     ]
     return "\n".join(lines) + "\n"
