@@ -4,8 +4,10 @@ Every variant is distilled with the same seeds, inner steps, image optimizer,
 initial selection and precision (the shared `--set` settings), then evaluated
 with the same protocol on the chosen split. A variant can be evaluated under
 several decodes (what a stored image decodes to) from one distillation.
-Results are written after every row, so an interrupted run keeps what it
-finished; `--resume` skips the rows already in the JSON.
+Results are written after every distillation seed, so an interrupted run
+keeps what it finished: `--resume` skips the rows already in the JSON, and in an
+unfinished row the seeds already evaluated with the same settings (a long
+comparison can be run one session at a time).
 
     # screening on the validation split (1 seed x 2 evaluations)
     python benchmarks/udd_vs_idc.py --split validation --tag screen \\
@@ -331,6 +333,16 @@ def markdown(report):
             f"{'-' if mue is None else f'{mue:.3f}'} | "
             f"{row['distill_seconds']:.0f} |"
         )
+    unfinished = sorted(
+        {(e["variant"], e["seed"]) for e in report.get("finished_seeds", [])}
+    )
+    if unfinished:
+        lines += [
+            "",
+            "Seeds evaluated of rows not finished yet (`--resume` keeps them): "
+            + ", ".join(f"`{variant}` seed {seed}" for variant, seed in unfinished)
+            + ".",
+        ]
     machine = report["machine"]
     lines += [
         "",
@@ -366,13 +378,109 @@ def measure_mue(rows):
             row["mue"] = float(by_path[row["path"]])
 
 
+# The facts of a distillation seed a row keeps (the last seed's).
+SEED_FACTS = (
+    "scoring_agreement",
+    "scoring_agreement_random",
+    "cfc_gradient_ratio",
+    "final_matching_loss",
+    "trajectory_steps_replayed",
+)
+
+
+def seed_identity(name, settings, args):
+    """What makes a finished seed's result reusable by a resumed run."""
+    return {
+        "variant": name,
+        "variant_settings": settings,
+        "shared": {**SHARED, **args.overrides},
+        **{
+            key: getattr(args, key)
+            for key in ("dataset", "ipc", "split", "steps", "inner_steps")
+            + ("repeats", "epochs")
+        },
+    }
+
+
+def stored_entry(finished, identity, seed, decode):
+    """The finished-seed entry of `seed` and `decode` with this identity, or None."""
+    for entry in finished:
+        if (entry["seed"], entry["decode"]) == (seed, decode) and all(
+            entry.get(key) == value for key, value in identity.items()
+        ):
+            return entry
+    return None
+
+
+def run_seed(name, settings, decodes, args, dataset, seed, workdir):
+    """Distils one seed of a variant and evaluates it under every decode.
+
+    Returns:
+        list of finished-seed entries, one per decode: the `seed_identity`,
+        `decode`, `seed`, `accuracies` (percent), `eval_seconds`,
+        `images_per_class`, `path` and the distillation's facts.
+    """
+    result, facts = distill_variant(name, settings, args, dataset, seed, workdir)
+    entries = []
+    for decode in decodes:
+        path = pathlib.Path(workdir) / f"{name}-{decode}-s{seed}.tfrecord"
+        accuracies, seconds, count = evaluate_decode(
+            result, decode, dataset, args, seed, path
+        )
+        print(
+            f"  {name} [{decode}] seed {seed}: "
+            + ", ".join(f"{a:.2f}" for a in accuracies),
+            flush=True,
+        )
+        entries.append(
+            {
+                **seed_identity(name, settings, args),
+                "decode": decode,
+                "seed": seed,
+                "accuracies": accuracies,
+                "eval_seconds": seconds,
+                "images_per_class": count // dataset.num_classes,
+                "path": str(path),
+                **facts,
+            }
+        )
+    return entries
+
+
+def variant_row(name, settings, resolved, decode, decodes, args, entries):
+    """The row of one (variant, decode) from its seeds' entries, in seed order."""
+    return {
+        "variant": name,
+        "method": resolved.method,
+        "formation": resolved.formation,
+        "decode": decode,
+        "decodes": decodes,
+        "ipc": args.ipc,
+        "inner_steps": args.steps,
+        "split": args.split,
+        "seeds": args.seeds,
+        "variant_settings": settings,
+        "config": {
+            k: v for k, v in resolved.to_dict().items() if k not in ("dataset", "seed")
+        },
+        "accuracies": [a for e in entries for a in e["accuracies"]],
+        "eval_seconds": float(sum(e["eval_seconds"] for e in entries)),
+        "images_per_class": entries[-1]["images_per_class"],
+        "path": entries[-1]["path"],
+        "distill_seconds": float(np.mean([e["distill_seconds"] for e in entries])),
+        **{key: entries[-1][key] for key in SEED_FACTS},
+    }
+
+
 def main(argv=None):
     args = parse_args(argv)
     dataset = load_split(args.dataset, args.split)
     stem = output_stem(args)
-    rows = []
+    rows, finished = [], []
     if args.resume and stem.with_suffix(".json").exists():
-        rows = json.loads(stem.with_suffix(".json").read_text())["rows"]
+        previous = json.loads(stem.with_suffix(".json").read_text())
+        rows = previous["rows"]
+        finished = previous.get("finished_seeds", [])
     done = {(r["variant"], r["decode"]) for r in rows}
     report = {
         "dataset": args.dataset,
@@ -388,6 +496,8 @@ def main(argv=None):
         "shared": {**SHARED, **args.overrides},
         **environment(),
         "rows": rows,
+        # Seeds of unfinished rows, kept so that --resume does not redo them.
+        "finished_seeds": finished,
     }
     with contextlib.ExitStack() as stack:
         workdir = args.workdir or stack.enter_context(tempfile.TemporaryDirectory())
@@ -402,62 +512,30 @@ def main(argv=None):
             decodes = args.decodes or [resolved.decode]
             if all((name, d) in done for d in decodes):
                 continue
-            per_decode = {d: {"accuracies": [], "eval_seconds": 0.0} for d in decodes}
-            facts_per_seed = []
+            identity = json.loads(json.dumps(seed_identity(name, settings, args)))
+
+            per_seed = {}
             for seed in args.seeds:
-                result, facts = distill_variant(
-                    name, settings, args, dataset, seed, workdir
-                )
-                facts_per_seed.append(facts)
-                for decode in decodes:
-                    path = pathlib.Path(workdir) / f"{name}-{decode}-s{seed}.tfrecord"
-                    accuracies, seconds, count = evaluate_decode(
-                        result, decode, dataset, args, seed, path
+                entries = [
+                    stored_entry(finished, identity, seed, decode) for decode in decodes
+                ]
+                if all(entries):
+                    print(f"{name} seed {seed}: evaluated before, kept", flush=True)
+                else:
+                    entries = run_seed(
+                        name, settings, decodes, args, dataset, seed, workdir
                     )
-                    entry = per_decode[decode]
-                    entry["accuracies"] += accuracies
-                    entry["eval_seconds"] += seconds
-                    entry["images_per_class"] = count // dataset.num_classes
-                    entry["path"] = str(path)
-                    print(
-                        f"  {name} [{decode}] seed {seed}: "
-                        + ", ".join(f"{a:.2f}" for a in accuracies),
-                        flush=True,
-                    )
-            for decode in decodes:
+                    finished += entries
+                    write_results(stem, report, markdown(report))
+                per_seed[seed] = entries
+            for index, decode in enumerate(decodes):
+                entries = [per_seed[seed][index] for seed in args.seeds]
                 rows.append(
-                    {
-                        "variant": name,
-                        "method": resolved.method,
-                        "formation": resolved.formation,
-                        "decode": decode,
-                        "decodes": decodes,
-                        "ipc": args.ipc,
-                        "inner_steps": args.steps,
-                        "split": args.split,
-                        "seeds": args.seeds,
-                        "variant_settings": settings,
-                        "config": {
-                            k: v
-                            for k, v in resolved.to_dict().items()
-                            if k not in ("dataset", "seed")
-                        },
-                        **per_decode[decode],
-                        "distill_seconds": float(
-                            np.mean([f["distill_seconds"] for f in facts_per_seed])
-                        ),
-                        **{
-                            key: facts_per_seed[-1][key]
-                            for key in (
-                                "scoring_agreement",
-                                "scoring_agreement_random",
-                                "cfc_gradient_ratio",
-                                "final_matching_loss",
-                                "trajectory_steps_replayed",
-                            )
-                        },
-                    }
+                    variant_row(
+                        name, settings, resolved, decode, decodes, args, entries
+                    )
                 )
+            finished[:] = [e for e in finished if e["variant"] != name]
             write_results(stem, report, markdown(report))
         if args.random_coreset and (RANDOM_CORESET, "trained") not in done:
             rows.append(random_coreset_row(args, dataset))

@@ -1,5 +1,7 @@
 """benchmarks/udd_vs_idc.py: variant parsing and the scoring agreement."""
 
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -116,3 +118,71 @@ def test_selection_agreement_counts_the_shared_picks(udd_vs_idc, digits):
 def test_selection_agreement_without_mining_is_none(udd_vs_idc, digits, method):
     engine = make_engine(digits, method=method)
     assert udd_vs_idc.selection_agreement(engine, [0, 7], [0, 8]) == (None, None)
+
+
+class Killed(Exception):
+    """Stands for a run stopped between two seeds."""
+
+
+@pytest.fixture
+def fake_runs(udd_vs_idc, monkeypatch):
+    """Distillations and evaluations replaced by records of the calls made."""
+    calls = []
+
+    def distill_variant(name, settings, args, dataset, seed, workdir):
+        calls.append((name, seed))
+        if (name, seed) in kill_at:
+            raise Killed
+        facts = {key: None for key in udd_vs_idc.SEED_FACTS}
+        return object(), {**facts, "distill_seconds": 10.0 + seed}
+
+    def evaluate_decode(result, decode, dataset, args, seed, path):
+        accuracies = [50.0 + seed + r for r in range(args.repeats)]
+        return accuracies, 2.0, 4 * dataset.num_classes
+
+    kill_at = set()
+    monkeypatch.setattr(udd_vs_idc, "distill_variant", distill_variant)
+    monkeypatch.setattr(udd_vs_idc, "evaluate_decode", evaluate_decode)
+    return calls, kill_at
+
+
+def test_a_resumed_run_keeps_the_seeds_it_evaluated(udd_vs_idc, fake_runs, tmp_path):
+    calls, kill_at = fake_runs
+    stem = tmp_path / "cmp"
+    argv = ["--dataset", "digits", "--seeds", "0", "1", "--repeats", "2"]
+    argv += ["--out", str(stem), "--variant", "idc:method=idc"]
+    argv += ["--variant", "udd:method=udd"]
+    kill_at.add(("udd", 1))
+    with pytest.raises(Killed):
+        udd_vs_idc.main(argv)
+    report = json.loads(stem.with_suffix(".json").read_text())
+    assert [row["variant"] for row in report["rows"]] == ["idc"]
+    assert [(e["variant"], e["seed"]) for e in report["finished_seeds"]] == [("udd", 0)]
+    assert "`udd` seed 0" in stem.with_suffix(".md").read_text()
+
+    calls.clear()
+    kill_at.clear()
+    udd_vs_idc.main([*argv, "--resume"])
+    # idc's row and udd's seed 0 are kept: only udd's seed 1 is distilled.
+    assert calls == [("udd", 1)]
+    report = json.loads(stem.with_suffix(".json").read_text())
+    idc, udd = report["rows"]
+    assert udd["seeds"] == [0, 1]
+    assert udd["accuracies"] == [50.0, 51.0, 51.0, 52.0]
+    assert udd["distill_seconds"] == pytest.approx(10.5)
+    assert udd["images_per_class"] == 4
+    assert report["finished_seeds"] == []
+
+
+def test_a_seed_run_with_other_settings_is_not_kept(udd_vs_idc, fake_runs, tmp_path):
+    calls, kill_at = fake_runs
+    stem = tmp_path / "cmp"
+    argv = ["--dataset", "digits", "--seeds", "0", "1", "--repeats", "1"]
+    argv += ["--out", str(stem), "--variant", "udd:method=udd"]
+    kill_at.add(("udd", 1))
+    with pytest.raises(Killed):
+        udd_vs_idc.main(argv)
+    calls.clear()
+    kill_at.clear()
+    udd_vs_idc.main([*argv, "--resume", "--steps", "60"])
+    assert calls == [("udd", 0), ("udd", 1)]
