@@ -277,6 +277,14 @@ SETTING_OPTIONS = (
         "Real images per class per step. " + _default("real_batch"),
     ),
     (
+        "--image-updates",
+        "image_updates",
+        click.IntRange(1),
+        "Image updates per inner step, against one computation of the real "
+        "gradients (the real side is most of a step's cost on a CPU). "
+        + _default("image_updates"),
+    ),
+    (
         "--net-images",
         "net_images",
         click.IntRange(1),

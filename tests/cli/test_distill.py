@@ -123,18 +123,19 @@ def test_preset_settings_reach_the_config_and_flags_win(tmp_path):
     args = ["distill", "digits", "--preset", "cpu-hour", "--out", str(out)]
     args += ["--iterations", "1", "--inner-steps", "1", "--width", "8"]
     args += ["--net-images", "32", "--real-batch", "16", "--no-progress"]
-    args += ["--init-selection", "random"]
+    args += ["--init-selection", "random", "--image-updates", "2"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     config = json.loads((out / "config.json").read_text())
     explicit = {"iterations", "inner_steps", "width", "net_images", "real_batch"}
-    explicit.add("init_selection")
+    explicit |= {"init_selection", "image_updates"}
     for key, value in PRESETS["cpu-hour"].items():
         if key not in explicit:
             expected = list(value) if isinstance(value, tuple) else value
             assert config[key] == expected, key
     assert (config["iterations"], config["width"]) == (1, 8)
     assert config["init_selection"] == "random"
+    assert config["image_updates"] == 2
 
 
 def test_unknown_preset_is_a_usage_error(tmp_path):
@@ -227,6 +228,7 @@ def test_help_defaults_come_from_the_library():
         ("--tau", "tau"),
         ("--width", "width"),
         ("--real-batch", "real_batch"),
+        ("--image-updates", "image_updates"),
         ("--checkpoint-every", "checkpoint_every"),
     ]:
         assert f"[default: {fields[field].default}]" in lines[option], option

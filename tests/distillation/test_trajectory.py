@@ -170,3 +170,19 @@ def test_dc_has_no_real_trajectory(digits, tmp_path):
     with pytest.raises(UddError, match="method 'dc' trains it on 'synthetic'"):
         Distiller(config, dataset=digits, trajectory_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_image_updates_replay_and_keep_the_network_trajectory(
+    digits, tmp_path, inline_udd
+):
+    inline = _run(digits, image_updates=2, **MINED)[1]
+    recorded = _run(digits, cache=tmp_path, image_updates=2, **MINED)[1]
+    # A trajectory recorded with one update per step replays for two.
+    replayer, replayed = _run(digits, cache=tmp_path, image_updates=2, **MINED)
+    assert replayer.trajectory.misses == 0
+    _assert_same_run(inline, recorded)
+    _assert_same_run(inline, replayed)
+    # The network's side is that of one update per step; the images moved more.
+    net_losses = [m["network_loss"] for m in inline.metrics]
+    assert net_losses == [m["network_loss"] for m in inline_udd.metrics]
+    assert not np.allclose(inline.images, inline_udd.images)

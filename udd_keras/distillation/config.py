@@ -181,6 +181,12 @@ class DistillConfig:
         real_batch: int, real images per class per matching step.
         max_synthetic_batch: int, at most this many synthetic training images per
             class per step (a random subsample beyond).
+        image_updates: int, image updates per inner step, all against the
+            step's one computation of the real gradients (1: the paper's). The
+            real side (real gradients and network update) is most of a step's
+            cost on a CPU, so K updates cost far less than K steps; the
+            network's trajectory does not change, so a recorded trajectory
+            replays for any K.
         lr_img: float, image learning rate for [0, 1] pixels at the reference
             setting, IPC 10 and 32 x 32 images (None: 1e-4 for digit-like sets
             with `l1`, 5e-3 otherwise).
@@ -262,6 +268,7 @@ class DistillConfig:
     inner_steps: int = 100
     real_batch: int = 64
     max_synthetic_batch: int = 128
+    image_updates: int = 1
     lr_img: float | None = None
     lr_scaling: str = "idc"
     momentum_img: float = 0.5
@@ -405,6 +412,7 @@ class DistillConfig:
             "factor",
             "net_batch",
             "max_synthetic_batch",
+            "image_updates",
             "checkpoint_every",
             "log_every",
         ):

@@ -634,7 +634,11 @@ class DistillationEngine(tf.Module):
         Returns:
             Logs: the float32 scalars of `update_images` and `network_loss`.
         """
-        logs = self._image_step(key, first_inner_step)
+        if self.config.image_updates == 1:
+            logs = self._image_step(key, first_inner_step)
+        else:
+            real_gradients = self.compute_real_gradients(key)
+            logs = self._image_steps(key, first_inner_step, real_gradients)
         logs["network_loss"] = self.update_network(key)
         return logs
 
@@ -647,6 +651,19 @@ class DistillationEngine(tf.Module):
         if real_gradients is None:
             return self.update_images(key, boxes)
         return self.update_images(key, boxes, real_gradients)
+
+    def _image_steps(self, key, first_inner_step, real_gradients):
+        """`config.image_updates` image updates against one set of real gradients.
+
+        Every update uses the step's key (so the siamese augmentation is the
+        one the real gradients were computed with) and re-selects the regions
+        of the images as they are now. Returns the last update's logs.
+        """
+        for update in range(self.config.image_updates):
+            logs = self._image_step(
+                key, first_inner_step and update == 0, real_gradients
+            )
+        return logs
 
     def record_step(self, key, first_inner_step):
         """`train_step`, keeping its real side for a `TrajectoryCache`.
@@ -664,7 +681,7 @@ class DistillationEngine(tf.Module):
         weights = [v.numpy() for v in self.model.weights]
         velocity = [v.numpy() for v in self.network_velocity]
         real_gradients = self.compute_real_gradients(key)
-        logs = self._image_step(key, first_inner_step, real_gradients)
+        logs = self._image_steps(key, first_inner_step, real_gradients)
         logs["network_loss"] = self.update_network(key)
         real_step = RealStep(
             weights,
@@ -685,7 +702,7 @@ class DistillationEngine(tf.Module):
             Logs as `train_step`'s; `network_loss` is the recorded one.
         """
         real_gradients = [tf.constant(g) for g in real_step.real_gradients]
-        logs = self._image_step(key, first_inner_step, real_gradients)
+        logs = self._image_steps(key, first_inner_step, real_gradients)
         logs["network_loss"] = tf.constant(real_step.network_loss, tf.float32)
         return logs
 
