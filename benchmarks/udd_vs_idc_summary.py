@@ -219,6 +219,12 @@ def comparisons(rows):
     return found
 
 
+def replayed_text(row):
+    """`" (700 replayed)"` when the row's last seed replayed a trajectory."""
+    replayed = row.get("trajectory_steps_replayed")
+    return f" ({replayed} replayed)" if replayed else ""
+
+
 def markdown(report):
     lines = [
         "# UDD against IDC on the test split: every run",
@@ -226,7 +232,10 @@ def markdown(report):
         "Built by `benchmarks/udd_vs_idc_summary.py` from the runs listed (each "
         "with its own command, settings and machine). Accuracies in %, mean ± std "
         "(population) over distillation seeds x evaluations of 300 epochs; "
-        "`default` marks a row run with the settings its method has today. "
+        "`default` marks a row run with the settings its method has today; "
+        "distillation seconds include recording a trajectory, and say how many "
+        "steps were replayed from one (the last seed's): they are not "
+        "timings to compare. "
         "mUE: one reference range per run (`a / b` for a row joined from two "
         "runs).",
         "",
@@ -250,7 +259,7 @@ def markdown(report):
             f"{row['inner_steps']} | {np.mean(accuracies):.2f} ± "
             f"{np.std(accuracies):.2f} | {len(accuracies)} | "
             f"{', '.join(map(str, row['seeds']))} | "
-            f"{mue_text} | {row['distill_seconds']:.0f} | "
+            f"{mue_text} | {row['distill_seconds']:.0f}{replayed_text(row)} | "
             f"{'yes' if row['default'] else 'no'} | {machine_short(row['machine'])} | "
             f"{', '.join(f'`{stem}`' for stem in row['runs'])} |"
         )

@@ -44,6 +44,7 @@ def row(method, seeds, accuracies, steps=700, **settings):
         "eval_seconds": 60.0,
         "distill_seconds": 100.0 * (1 + seeds[0]),
         "mue": 0.5 + 0.01 * seeds[0],
+        "trajectory_steps_replayed": steps if method == "udd" else 0,
     }
 
 
@@ -82,6 +83,8 @@ def test_two_seed_runs_join_and_pair(summary, tmp_path):
     text = (tmp_path / "all.md").read_text()
     assert "| 1 | 700 | 77.65 | 76.85 | +0.80 ± 0.52 | 5/6 | +1.0 | no |" in text
     assert "0.500 / 0.510" in text
+    assert "| 150 (700 replayed) | yes |" in text
+    assert "| 150 | yes |" in text  # idc recorded: nothing replayed
 
 
 def test_rows_of_other_settings_are_not_defaults_nor_paired(summary, tmp_path):
