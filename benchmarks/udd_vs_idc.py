@@ -396,8 +396,15 @@ def seed_identity(name, settings, args):
         "shared": {**SHARED, **args.overrides},
         **{
             key: getattr(args, key)
-            for key in ("dataset", "ipc", "split", "steps", "inner_steps")
-            + ("repeats", "epochs")
+            for key in (
+                "dataset",
+                "ipc",
+                "split",
+                "steps",
+                "inner_steps",
+                "repeats",
+                "epochs",
+            )
         },
     }
 
