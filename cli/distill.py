@@ -285,6 +285,17 @@ SETTING_OPTIONS = (
         + _default("image_updates"),
     ),
     (
+        "--network-pool",
+        "network_pool",
+        click.IntRange(1),
+        "Train against this many outer iterations' networks, cycled (outer "
+        "iteration i replays i mod N's network, real batches and augmentation): "
+        "the pool's real side is computed once and kept in the run's "
+        "trajectory/ folder (or --trajectory-cache), so later iterations cost "
+        "the synthetic half of a step. Not for --method dc. [default: every "
+        "outer iteration its own network]",
+    ),
+    (
         "--net-images",
         "net_images",
         click.IntRange(1),

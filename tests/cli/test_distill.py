@@ -313,3 +313,32 @@ def test_trajectory_cache_with_dc_is_one_line(tmp_path, capsys):
     assert len(lines) == 1, lines
     assert "a trajectory cache needs a network trained on real data" in lines[0]
     assert not out.exists()
+
+
+def test_network_pool_keeps_its_trajectory_in_the_run(tmp_path):
+    out = tmp_path / "run"
+    args = ["distill", "digits", "--out", str(out), "--network-pool", "1"]
+    args += ["--iterations", "2", "--inner-steps", "1", "--width", "8"]
+    args += ["--net-images", "20", "--real-batch", "16", "--no-progress"]
+    result = CliRunner().invoke(cli, args + ["--precision", "float32"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "config.json").read_text())["network_pool"] == 1
+    (trajectory,) = (out / "trajectory").iterdir()
+    assert sorted(p.name for p in trajectory.iterdir()) == [
+        "manifest.json",
+        "step-00000-0000.npz",
+    ]
+
+
+def test_network_pool_with_dc_is_one_line(tmp_path, capsys):
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as stopped:
+        main(
+            ["distill", "digits", "--method", "dc", "--network-pool", "2"]
+            + ["--out", str(out)]
+        )
+    assert stopped.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "network_pool needs a network trained on real data" in lines[0]
+    assert not out.exists()

@@ -88,6 +88,15 @@ def test_explicit_values_win_over_method_defaults():
         ({"method": "mtt"}, "method must be one of udd, idc, dc; got 'mtt'"),
         ({"ipc": 0}, "ipc must be a positive integer, got 0"),
         ({"image_updates": 0}, "image_updates must be a positive integer, got 0"),
+        (
+            {"network_pool": 0},
+            "network_pool must be a positive integer or None, got 0",
+        ),
+        (
+            {"method": "dc", "network_pool": 2},
+            "network_pool needs a network trained on real data; method 'dc' "
+            "trains it on 'synthetic' images",
+        ),
         ({"policy": "best"}, "policy must be one of"),
         ({"alpha": 2.0}, r"alpha must be in \[0, 1\], got 2.0"),
         ({"lr_img": float("inf")}, "lr_img must be a positive number, got inf"),

@@ -175,6 +175,8 @@ def test_force_clears_outputs_and_what_a_killed_run_left(tmp_path):
     (tmp_path / "checkpoints" / "ckpt-3_temp").mkdir(parents=True)
     (tmp_path / "checkpoints" / "ckpt-3_temp" / "part-00000").write_text("half")
     (tmp_path / "checkpoints" / "ckpt-2.index").write_text("old")
+    (tmp_path / "trajectory" / "digits-seed0-abc").mkdir(parents=True)
+    (tmp_path / "trajectory" / "digits-seed0-abc" / "manifest.json").write_text("{}")
     (tmp_path / "notes.txt").write_text("the user's own file")
     directory = RunDirectory(tmp_path)
     with pytest.raises(RunDirectoryError, match="already holds a run"):

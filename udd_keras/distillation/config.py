@@ -187,6 +187,15 @@ class DistillConfig:
             cost on a CPU, so K updates cost far less than K steps; the
             network's trajectory does not change, so a recorded trajectory
             replays for any K.
+        network_pool: int or None, how many outer iterations' networks the
+            run trains against (None: every outer iteration has its own, the
+            paper's). Outer iteration i replays iteration `i % network_pool`'s
+            network, real batches and augmentation, as MTT reuses a pool of
+            expert trajectories; only the pool's real side is computed, once,
+            and kept in a trajectory cache (the run's `trajectory/` folder, or
+            the `trajectory_dir` given), so every later outer iteration costs
+            the synthetic half of a step. Needs a network trained on real data
+            (`udd`, `idc`).
         lr_img: float, image learning rate for [0, 1] pixels at the reference
             setting, IPC 10 and 32 x 32 images (None: 1e-4 for digit-like sets
             with `l1`, 5e-3 otherwise).
@@ -269,6 +278,7 @@ class DistillConfig:
     real_batch: int = 64
     max_synthetic_batch: int = 128
     image_updates: int = 1
+    network_pool: int | None = None
     lr_img: float | None = None
     lr_scaling: str = "idc"
     momentum_img: float = 0.5
@@ -427,6 +437,18 @@ class DistillConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise UddError(f"{name} must be a number >= 0, got {value!r}")
+        pool = self.network_pool
+        if pool is not None:
+            if isinstance(pool, bool) or not isinstance(pool, int) or pool < 1:
+                raise UddError(
+                    f"network_pool must be a positive integer or None, got {pool!r}"
+                )
+            if self.net_data != "real":
+                raise UddError(
+                    f"network_pool needs a network trained on real data; method "
+                    f"{self.method!r} trains it on {self.net_data!r} images (use "
+                    "udd or idc, or leave network_pool unset)"
+                )
         budget = self.time_budget_minutes
         if budget is not None and not (
             isinstance(budget, (int, float))

@@ -39,6 +39,7 @@ the chief's checkpoints on `resume`, and export nothing.
 """
 
 import dataclasses
+import tempfile
 import time
 
 import numpy as np
@@ -164,6 +165,9 @@ class Distiller:
             an earlier run on the same data, seed and network settings stored
             them, and stored there where not (`distillation/trajectory.py`).
             The images are the same either way; method `dc` cannot use it.
+            A `network_pool` run without one keeps its pool in the run's
+            `trajectory/` folder (in a temporary folder, removed at the end,
+            when `out_dir` is None).
         callbacks: `udd_keras.training.Callback`s, or objects with some of
             its hooks: `on_start(step, total)`, `on_step(step, total, logs)`
             (`logs` as `distillation.callbacks` describes) and `close()`,
@@ -197,6 +201,7 @@ class Distiller:
         callbacks=(),
     ):
         self._budget_changed = False
+        self._pool_directory = None
         # Settings and data are checked before the output directory is touched,
         # so a typo never leaves an empty run directory behind.
         resolved = config.resolve()
@@ -227,8 +232,9 @@ class Distiller:
             self._check_budget_strategy()
             self.trajectory = None
             self._next_real_step = None
+            trajectory_dir = self._pool_trajectory_dir(trajectory_dir)
             if trajectory_dir is not None:
-                if self.config != resolved:
+                if manifest is None or self.config != resolved:
                     # A resumed run's own settings.
                     manifest = trajectory_manifest(
                         self.config, dataset.x_train, dataset.y_train
@@ -462,6 +468,17 @@ class Distiller:
     def _network_seed(self, iteration):
         return self.config.seed * 100_003 + iteration
 
+    def pooled_iteration(self, iteration):
+        """The outer iteration whose network, real batches and augmentation
+        outer iteration `iteration` uses: itself, or its place in the
+        `network_pool`.
+
+        Example: with `network_pool=3`, iterations 0, 1, 2, 3, 4 use 0, 1, 2,
+        0, 1.
+        """
+        pool = self.config.network_pool
+        return iteration if pool is None else iteration % pool
+
     # ------------------------------------------------------------------- run
 
     def _restore(self):
@@ -521,8 +538,23 @@ class Distiller:
             return
         raise mismatch
 
+    def _pool_trajectory_dir(self, given):
+        """The trajectory cache of the run: `given`, else a `network_pool`
+        run's own (the run's `trajectory/` folder, or a temporary folder
+        removed when the run ends), else None."""
+        if given is not None or self.config.network_pool is None:
+            return given
+        if self.shared_dir is not None:
+            return self.shared_dir.trajectory
+        self._pool_directory = tempfile.TemporaryDirectory(prefix="udd-keras-pool-")
+        return self._pool_directory.name
+
     def _release_run_dir(self):
-        """Unlocks the output directory; deletes a worker's temporary one."""
+        """Unlocks the output directory; deletes a worker's temporary one and
+        a pool's temporary trajectory."""
+        if self._pool_directory is not None:
+            self._pool_directory.cleanup()
+            self._pool_directory = None
         if self.run_dir is None:
             return
         self.run_dir.unlock()
@@ -714,20 +746,21 @@ class Distiller:
                     self._save_checked()
                 return
             iteration, inner = divmod(step, config.inner_steps)
+            real_iteration = self.pooled_iteration(iteration)
             if budget.seconds is None:
                 step_lr = self.image_lr_at(iteration)
             else:
                 step_lr = self.image_lr_at_budget_fraction(budget.fraction())
             if inner == 0 or not network_ready:
                 if inner == 0:
-                    self.engine.reset_network(self._network_seed(iteration))
+                    self.engine.reset_network(self._network_seed(real_iteration))
                 network_ready = True
                 lr = None
             if step_lr != lr:
                 # Without a budget: at the start of every outer iteration.
                 lr = step_lr
                 self.engine.image_optimizer.set_pixel_learning_rate(lr, self.std)
-            logs = self._train_step(base_key, iteration, inner)
+            logs = self._train_step(base_key, real_iteration, inner)
             self._boxes_restored = True
             step += 1
             self.step.assign(step)
@@ -749,6 +782,9 @@ class Distiller:
 
     def _train_step(self, base_key, iteration, inner):
         """One inner step, its real side replayed or recorded when cached.
+
+        `iteration` is the pooled one (`pooled_iteration`): it keys the step's
+        random draws and its cache entry.
 
         A replayed step leaves the network as the next step needs it: loaded
         from the next step's entry, or trained from this one when the next
@@ -794,6 +830,7 @@ class Distiller:
             return self.engine.trained_boxes.numpy()
         step = max(self.total_steps - 1, 0)
         iteration, inner = divmod(step, self.config.inner_steps)
+        iteration = self.pooled_iteration(iteration)
         key = fold_in(tf.constant([self.config.seed, 0], tf.int32), iteration, inner)
         return self.engine.select_regions(key).numpy()
 

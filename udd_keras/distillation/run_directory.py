@@ -5,6 +5,8 @@
     DIR/checkpoints/         TF checkpoints, the last two kept
     DIR/synthetic.tfrecord   the synthetic set with its final regions
     DIR/synthetic.png        the images, one row per class
+    DIR/trajectory/          the real side of a `network_pool` run's pool
+                             (a `TrajectoryCache`), when no other is given
     DIR/.lock                held (flock) while a run writes to DIR
 
 Every file but the append-only metrics is written to a temporary name in DIR and
@@ -26,6 +28,7 @@ METRICS_NAME = "metrics.jsonl"
 CHECKPOINT_DIR = "checkpoints"
 TFRECORD_NAME = "synthetic.tfrecord"
 PNG_NAME = "synthetic.png"
+TRAJECTORY_DIR = "trajectory"
 LOCK_NAME = ".lock"
 
 
@@ -45,6 +48,7 @@ class RunDirectory:
     checkpoints = property(lambda self: self.path / CHECKPOINT_DIR)
     tfrecord = property(lambda self: self.path / TFRECORD_NAME)
     png = property(lambda self: self.path / PNG_NAME)
+    trajectory = property(lambda self: self.path / TRAJECTORY_DIR)
 
     def holds_run(self):
         """Whether a run has already started in this directory."""
@@ -99,6 +103,8 @@ class RunDirectory:
         # TensorFlow leaves `ckpt-N_temp/` folders when killed mid-save.
         if self.checkpoints.exists():
             shutil.rmtree(self.checkpoints)
+        if self.trajectory.exists():
+            shutil.rmtree(self.trajectory)
 
     def lock(self):
         """Takes an exclusive, non-blocking lock on `DIR/.lock`."""
