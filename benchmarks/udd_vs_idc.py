@@ -176,19 +176,32 @@ def selection_agreement(engine, key_a, key_b):
     return float(np.mean(same) / config.num_selected), config.num_selected / candidates
 
 
+def schedule(args, settings):
+    """`{"iterations", "inner_steps"}` of a variant: `--steps` split into
+    outer iterations of `--inner-steps`, unless the variant sets its own.
+
+    Example: `--steps 100 --inner-steps 50` gives 2 x 50; a variant with
+    `iterations=40` (e.g. on a `network_pool`) 40 x 50.
+    """
+    inner = min(args.inner_steps, args.steps)
+    return {
+        "iterations": max(1, args.steps // inner),
+        "inner_steps": inner,
+        **{k: settings[k] for k in ("iterations", "inner_steps") if k in settings},
+    }
+
+
 def distill_variant(name, settings, args, dataset, seed, workdir):
     """Distils one variant; returns the `DistillResult` and its facts."""
     from udd_keras.distillation import DistillConfig, Distiller
 
-    inner = min(args.inner_steps, args.steps)
+    steps = schedule(args, settings)
     config = DistillConfig(
         dataset=dataset.name,
         ipc=args.ipc,
-        iterations=max(1, args.steps // inner),
-        inner_steps=inner,
         seed=seed,
-        log_every=max(1, inner // 5),
-        **{**SHARED, **args.overrides, **settings},
+        log_every=max(1, steps["inner_steps"] // 5),
+        **{**SHARED, **args.overrides, **settings, **steps},
     )
     out = pathlib.Path(workdir) / f"{name}-seed{seed}"
     resume = (out / "config.json").exists()
@@ -463,7 +476,7 @@ def variant_row(name, settings, resolved, decode, decodes, args, entries):
         "decode": decode,
         "decodes": decodes,
         "ipc": args.ipc,
-        "inner_steps": args.steps,
+        "inner_steps": resolved.iterations * resolved.inner_steps,
         "split": args.split,
         "seeds": args.seeds,
         "variant_settings": settings,
@@ -514,7 +527,7 @@ def main(argv=None):
             resolved = DistillConfig(
                 dataset=args.dataset,
                 ipc=args.ipc,
-                **{**SHARED, **args.overrides, **settings},
+                **{**SHARED, **args.overrides, **settings, **schedule(args, settings)},
             ).resolve()
             decodes = args.decodes or [resolved.decode]
             if all((name, d) in done for d in decodes):

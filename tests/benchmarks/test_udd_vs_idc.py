@@ -186,3 +186,24 @@ def test_a_seed_run_with_other_settings_is_not_kept(udd_vs_idc, fake_runs, tmp_p
     kill_at.clear()
     udd_vs_idc.main([*argv, "--resume", "--steps", "60"])
     assert calls == [("udd", 0), ("udd", 1)]
+
+
+def test_a_variant_may_set_its_own_schedule(udd_vs_idc, fake_runs, tmp_path):
+    args = udd_vs_idc.parse_args(
+        ["--steps", "100", "--inner-steps", "50", "--variant", "udd:method=udd"]
+    )
+    assert udd_vs_idc.schedule(args, {"method": "udd"}) == {
+        "iterations": 2,
+        "inner_steps": 50,
+    }
+    pooled = {"method": "udd", "iterations": 40, "network_pool": 2}
+    assert udd_vs_idc.schedule(args, pooled)["iterations"] == 40
+
+    stem = tmp_path / "cmp"
+    argv = ["--dataset", "digits", "--seeds", "0", "--repeats", "1", "--steps"]
+    argv += ["100", "--inner-steps", "50", "--out", str(stem), "--variant"]
+    argv += ["udd:method=udd", "--variant", "pool:iterations=40,network_pool=2"]
+    udd_vs_idc.main(argv)
+    rows = json.loads(stem.with_suffix(".json").read_text())["rows"]
+    assert [row["inner_steps"] for row in rows] == [100, 2000]
+    assert rows[1]["config"]["network_pool"] == 2
