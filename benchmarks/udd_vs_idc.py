@@ -321,14 +321,15 @@ def markdown(report):
         "",
         f"Run {report['date']}; `{report['command']}`.",
         f"{settings['steps']} inner steps ({settings['inner_steps']} per outer "
-        f"iteration), seeds {settings['seeds']} x {settings['repeats']} evaluations "
+        "iteration) unless a variant sets its own (column steps), "
+        f"seeds {settings['seeds']} x {settings['repeats']} evaluations "
         f"of {settings['epochs']} epochs; every variant with "
         + ", ".join(f"`{k}={v}`" for k, v in report["shared"].items())
         + ".",
         "",
-        "| variant | decode | images/class | accuracy (%) | n | agreement "
+        "| variant | decode | steps | images/class | accuracy (%) | n | agreement "
         "(random) | CFC/match grad | mUE | distill (s) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in report["rows"]:
         agreement = (
@@ -338,13 +339,17 @@ def markdown(report):
         )
         ratio = row.get("cfc_gradient_ratio")
         mue = row.get("mue")
+        replayed = row.get("trajectory_steps_replayed")
         lines.append(
-            f"| {row['variant']} | {row['decode']} | {row['images_per_class']} | "
+            f"| {row['variant']} | {row['decode']} | {row['inner_steps']} | "
+            f"{row['images_per_class']} | "
             f"{np.mean(row['accuracies']):.2f} ± {np.std(row['accuracies']):.2f} | "
             f"{len(row['accuracies'])} | {agreement} | "
             f"{'-' if not ratio else f'{ratio:.2g}'} | "
             f"{'-' if mue is None else f'{mue:.3f}'} | "
-            f"{row['distill_seconds']:.0f} |"
+            f"{row['distill_seconds']:.0f}"
+            + (f" ({replayed} replayed)" if replayed else "")
+            + " |"
         )
     unfinished = sorted(
         {(e["variant"], e["seed"]) for e in report.get("finished_seeds", [])}
