@@ -352,11 +352,13 @@ def distill_with_budget(config, dataset, args, workdir):
     clock.begin()
     try:
         distiller.run()  # releases the run directory however it ends
-        stopped_by = "schedule"
+        # `time_budget_minutes` in the config: the run's own budget stopped it.
+        stopped_by = "budget" if distiller.stopped_by_budget else "schedule"
     except _BudgetSpent:
         stopped_by = "budget"
     total = clock.elapsed()
-    minutes = args.minutes if stopped_by == "budget" else clock.last_elapsed / 60.0
+    spent = stopped_by == "budget" and not distiller.stopped_by_budget
+    minutes = args.minutes if spent else clock.last_elapsed / 60.0
     final = clock.save("final", minutes, clock.last_elapsed, clock.steps)
     final["final"] = stopped_by
     return {
@@ -365,6 +367,8 @@ def distill_with_budget(config, dataset, args, workdir):
         "planned_steps": distiller.total_steps,
         "steps": clock.steps,
         "distill_seconds": total,
+        # The loop's time as the run's own time budget counts it (checkpointed).
+        "loop_seconds": float(distiller.elapsed.numpy()),
         "snapshot_seconds": clock.paused,
         "matching_loss": clock.matching_loss,
     }
@@ -593,6 +597,7 @@ def run(args, workdir):
         "planned_steps": distilled["planned_steps"],
         "steps": distilled["steps"],
         "distill_seconds": seconds,
+        "loop_seconds": distilled.get("loop_seconds"),
         "snapshot_seconds": distilled["snapshot_seconds"],
         "steps_per_second": distilled["steps"] / seconds if seconds > 0 else 0.0,
         "evaluation": {
