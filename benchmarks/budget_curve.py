@@ -350,15 +350,15 @@ def distill_with_budget(config, dataset, args, workdir):
     distiller.callbacks.append(clock)
     clock.save("0min", 0.0, 0.0, 0)
     clock.begin()
+    clock_spent = False  # this script's own clock (`--minutes`) stopped the run
     try:
         distiller.run()  # releases the run directory however it ends
         # `time_budget_minutes` in the config: the run's own budget stopped it.
         stopped_by = "budget" if distiller.stopped_by_budget else "schedule"
     except _BudgetSpent:
-        stopped_by = "budget"
+        stopped_by, clock_spent = "budget", True
     total = clock.elapsed()
-    spent = stopped_by == "budget" and not distiller.stopped_by_budget
-    minutes = args.minutes if spent else clock.last_elapsed / 60.0
+    minutes = args.minutes if clock_spent else clock.last_elapsed / 60.0
     final = clock.save("final", minutes, clock.last_elapsed, clock.steps)
     final["final"] = stopped_by
     return {
