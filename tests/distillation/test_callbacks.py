@@ -8,6 +8,7 @@ import tensorflow as tf
 from udd_keras.distillation.callbacks import (
     Checkpoints,
     MetricsLog,
+    RunTimeEstimate,
     TensorBoard,
     TerminateOnNonFinite,
 )
@@ -113,3 +114,40 @@ def test_several_workers_let_the_coordinator_decide():
     )
     checkpoints.on_step(1, 200, {})
     assert coordinator.steps == 1 and saved == []
+
+
+def _estimate(steps):
+    said = []
+    estimate = RunTimeEstimate(lambda *a: said.append(a), steps=2, at_least=0)
+    estimate.on_start(0, 100)
+    for step, logs in enumerate(steps, start=1):
+        estimate.on_step(step, 100, logs)
+    return said
+
+
+def test_the_estimate_times_computed_and_replayed_steps_apart():
+    # A pool of 4 steps (computed at 10 s), then replays (at 1 s); the first
+    # step of each kind builds its graph and is not timed.
+    computed = [{"seconds": s, "replayed": 0.0} for s in (60.0, 10.0, 10.0)]
+    computed += [{"seconds": 10.0, "replayed": 0.0}]
+    replays = [{"seconds": s, "replayed": 1.0} for s in (30.0, 1.0, 1.0)]
+    for index, logs in enumerate(computed):
+        logs["steps_to_compute"] = 3 - index
+    for logs in replays:
+        logs["steps_to_compute"] = 0
+    # Replays lie ahead: no estimate from computed steps alone.
+    assert _estimate(computed) == []
+    assert _estimate(computed + replays) == [(93.0, 1.0)]
+
+
+def test_steps_left_to_compute_are_estimated_at_their_own_rate():
+    # Replayed first (a partial cache), 10 steps left to compute at 5 s.
+    replays = [
+        {"seconds": s, "replayed": 1.0, "steps_to_compute": 10} for s in (9.0, 1.0, 1.0)
+    ]
+    computed = [{"seconds": s, "replayed": 0.0} for s in (20.0, 5.0, 5.0)]
+    for index, logs in enumerate(computed):
+        logs["steps_to_compute"] = 9 - index
+    assert _estimate(replays) == []
+    # 94 steps left: 7 computed at 5 s, 87 replayed at 1 s.
+    assert _estimate(replays + computed) == [(7 * 5.0 + 87 * 1.0, (35.0 + 87.0) / 94)]

@@ -233,6 +233,28 @@ def test_only_the_pool_s_real_side_is_computed(pooled):
     assert len(list(distiller.trajectory.path.glob("step-*.npz"))) == 4
 
 
+def test_the_logs_say_which_steps_replayed_and_how_many_will_compute(pooled):
+    _, distiller, result = pooled
+    assert [m["replayed"] for m in result.metrics] == [0, 0, 0, 0, 1, 1]
+    assert [m["steps_to_compute"] for m in result.metrics] == [3, 2, 1, 0, 0, 0]
+    # Once the pool is stored, nothing is left to compute.
+    assert distiller.steps_to_compute(0) == 0
+
+
+def test_a_partly_cached_run_counts_the_steps_it_will_compute(digits, tmp_path):
+    _run(digits, cache=tmp_path, method="idc")  # iterations 0 and 1 stored
+    config = DistillConfig("digits", ipc=1, iterations=3, inner_steps=2, **TINY)
+    distiller = Distiller(config, dataset=digits, trajectory_dir=tmp_path)
+    assert [distiller.steps_to_compute(step) for step in (0, 3, 4, 5, 6)] == [
+        2,
+        2,
+        2,
+        1,
+        0,
+    ]
+    assert Distiller(config, dataset=digits).steps_to_compute(1) == 5
+
+
 def test_a_replayed_pool_ends_with_the_images_computed_inline(digits, pooled):
     inline = Distiller(_config(network_pool=2, **MINED), dataset=digits)
     inline.trajectory = None  # every step computed, the real side included

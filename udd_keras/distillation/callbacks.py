@@ -13,7 +13,10 @@ The loop takes a step, then calls, in this order (a `CallbackList`):
 
 Each step's logs: `step`, `iteration`, `inner_step`, the `LOSSES`, `image_lr`
 (for [0, 1] pixels) and `seconds` (wall time of the step); with a time budget
-also `time_used` and `time_left` (seconds, `udd_keras.distillation.time_budget`).
+also `time_used` and `time_left` (seconds, `udd_keras.distillation.time_budget`);
+with a trajectory (`network_pool`, `trajectory_dir`) also `replayed` (1.0 when
+the step replayed its real side, else 0.0) and `steps_to_compute` (the steps
+left that will compute theirs, `Distiller.steps_to_compute`).
 
 `RunTimeEstimate` (not one of the run's own) times the first steps and says how
 long the whole run would take, e.g. to warn that the paper's budget would take
@@ -167,14 +170,20 @@ LONG_RUN_SECONDS = 2 * 3600
 class RunTimeEstimate(Callback):
     """Times a few steps, then calls `say(seconds_left, seconds_per_step)` once.
 
-    The first step after the start (or a resume) builds the graph and is not
-    timed; the estimate is the median of the next `steps` steps' `seconds`
-    times the steps left. `say` is called only when the estimate is at least
-    `at_least` seconds.
+    Steps that compute their real side and steps that replay it (their logs'
+    `replayed`) are timed apart: a replayed step costs a fraction of a
+    computed one. The first step of each kind after the start (or a resume)
+    builds its graph and is not timed. Once `steps` steps of each kind the
+    rest of the run holds are timed, the estimate is the median time of a
+    computed step times the steps left to compute (`steps_to_compute`, all of
+    them when the logs do not say) plus the median of a replayed step times
+    the others. `say` is called only when the estimate is at least `at_least`
+    seconds.
 
     Args:
-        say: callable `(seconds_left: float, seconds_per_step: float)`.
-        steps: int, the steps timed.
+        say: callable `(seconds_left: float, seconds_per_step: float)`, the
+            second the mean over the steps left.
+        steps: int, the steps of each kind timed.
         at_least: float, seconds; shorter estimates are not said.
 
     Example:
@@ -191,23 +200,35 @@ class RunTimeEstimate(Callback):
         self.say = say
         self.steps = steps
         self.at_least = at_least
-        self.first = 0
-        self.timed = []
+        self.timed = {False: None, True: None}
         self.done = False
 
     def on_start(self, step, total):
-        self.first = step
-        self.timed = []
+        # None until the first step of a kind, which is not timed.
+        self.timed = {False: None, True: None}
         self.done = False
 
     def on_step(self, step, total, logs):
-        if self.done or step == self.first + 1:
+        if self.done:
             return
-        self.timed.append(logs["seconds"])
-        if len(self.timed) < self.steps:
+        replayed = bool(logs.get("replayed", 0.0))
+        if self.timed[replayed] is None:
+            self.timed[replayed] = []
+        else:
+            self.timed[replayed].append(logs["seconds"])
+        left = total - step
+        to_compute = min(int(logs.get("steps_to_compute", left)), left)
+        counts = {False: to_compute, True: left - to_compute}
+        if any(
+            count and len(self.timed[kind] or ()) < self.steps
+            for kind, count in counts.items()
+        ):
             return
         self.done = True
-        per_step = statistics.median(self.timed)
-        left = (total - step) * per_step
-        if left >= self.at_least:
-            self.say(left, per_step)
+        seconds_left = sum(
+            count * statistics.median(self.timed[kind])
+            for kind, count in counts.items()
+            if count
+        )
+        if left and seconds_left >= self.at_least:
+            self.say(seconds_left, seconds_left / left)

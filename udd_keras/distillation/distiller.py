@@ -232,6 +232,7 @@ class Distiller:
             self._check_budget_strategy()
             self.trajectory = None
             self._next_real_step = None
+            self._replayed = False
             trajectory_dir = self._pool_trajectory_dir(trajectory_dir)
             if trajectory_dir is not None:
                 if manifest is None or self.config != resolved:
@@ -478,6 +479,28 @@ class Distiller:
         """
         pool = self.config.network_pool
         return iteration if pool is None else iteration % pool
+
+    def steps_to_compute(self, step):
+        """How many of the steps from `step` on will compute their real side.
+
+        The others replay it from the trajectory (`--network-pool`,
+        `--trajectory-cache`): the entries already stored, and those this run
+        stores before it reaches them.
+
+        Args:
+            step: int, the next step to take (0-based).
+
+        Returns:
+            int, at most `total_steps - step`.
+        """
+        if self.trajectory is None:
+            return max(self.total_steps - step, 0)
+        inner_steps = self.config.inner_steps
+        entries = {
+            (self.pooled_iteration(s // inner_steps), s % inner_steps)
+            for s in range(step, self.total_steps)
+        }
+        return sum(entry not in self.trajectory for entry in entries)
 
     # ------------------------------------------------------------------- run
 
@@ -736,6 +759,9 @@ class Distiller:
         callbacks.on_start(step, self.total_steps)
         budget.start()
         network_ready = self.resume and step % config.inner_steps != 0
+        # With a trajectory, each step's logs say whether it replayed its real
+        # side and how many steps left will compute theirs (`RunTimeEstimate`).
+        to_compute = None if self.trajectory is None else self.steps_to_compute(step)
         lr = None
         last = time.perf_counter()
         while step < self.total_steps:
@@ -774,6 +800,10 @@ class Distiller:
                 "image_lr": step_lr,
                 "seconds": now - last,
             }
+            if to_compute is not None:
+                to_compute -= not self._replayed
+                logs["replayed"] = float(self._replayed)
+                logs["steps_to_compute"] = to_compute
             if budget.seconds is not None:
                 logs["time_used"] = used
                 logs["time_left"] = max(budget.seconds - used, 0.0)
@@ -792,6 +822,7 @@ class Distiller:
         """
         key = fold_in(base_key, iteration, inner)
         first = inner == 0
+        self._replayed = False
         if self.trajectory is None:
             return self.engine.train_step(key, first)
         real_step = None
@@ -807,6 +838,7 @@ class Distiller:
             logs, real_step = self.engine.record_step(key, first)
             self.trajectory.save(iteration, inner, real_step)
             return logs
+        self._replayed = True
         self.engine.load_network(real_step)
         logs = self.engine.replay_step(key, first, real_step)
         if inner + 1 < self.config.inner_steps:
