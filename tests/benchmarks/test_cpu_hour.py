@@ -31,10 +31,10 @@ def test_a_budget_run_writes_the_issue_s_report(cpu_hour, tmp_path, monkeypatch)
     assert report["stopped_by"] == ["budget"]
     # Stopped by the run's own budget, before a step expected to end past it
     # (judged by the median step; the final checkpoint comes after): within
-    # a second of it.
+    # a few seconds of it (a step on a busy machine can outlast the median).
     run_budget = report["config"]["time_budget_minutes"]
     assert run_budget == pytest.approx(report["budget_minutes"] * 0.99)
-    assert 0 < report["loop_minutes_per_seed"][0] <= run_budget + 1 / 60
+    assert 0 < report["loop_minutes_per_seed"][0] <= run_budget + 5 / 60
     assert report["wall_minutes"] >= report["loop_minutes_per_seed"][0]
     assert len(report["accuracies"]) == 1
     assert all(0.0 <= a <= 100.0 for a in report["accuracies"])

@@ -83,7 +83,17 @@ def test_other_methods_export_their_formation(digits, tmp_path, method, per_imag
     assert result.config.method == method
 
 
-@pytest.mark.parametrize("policy", ["activation", "gradient", "vote", "random"])
+# `vote` runs activation, gradient and jitter scoring; tests/policies scores
+# each policy on its own.
+@pytest.mark.parametrize(
+    "policy",
+    [
+        pytest.param("activation", marks=pytest.mark.exhaustive),
+        pytest.param("gradient", marks=pytest.mark.exhaustive),
+        "vote",
+        "random",
+    ],
+)
 def test_every_policy_runs_a_step(digits, policy):
     result = distill(
         digits, ipc=1, policy=policy, **{**SMALL, "iterations": 1, "inner_steps": 1}
@@ -228,18 +238,36 @@ EXPORT_STEPS = {**SMALL, "iterations": 1, "inner_steps": 2}
     [
         ({"formation": "tiles+regions"}, "fixed", 4, False, 4),
         ({"formation": "tiles+regions"}, "trained", 6, False, 6),
-        (
+        ({"formation": "original+regions"}, "fixed", 0, True, 1),
+        ({"formation": "original+regions"}, "trained", 8, True, 9),
+        # The same two decodes on other formations and settings.
+        pytest.param(
             {"formation": "tiles+regions", "num_selected": 4},
             "trained",
             8,
             False,
             8,
+            marks=pytest.mark.exhaustive,
         ),
-        ({"method": "idc", "policy": "jitter"}, "fixed", 4, False, 4),
-        ({"formation": "regions-in-tiles"}, "fixed", 4, False, 4),
-        ({"method": "udd"}, "fixed", 4, False, 4),
-        ({"formation": "original+regions"}, "fixed", 0, True, 1),
-        ({"formation": "original+regions"}, "trained", 8, True, 9),
+        pytest.param(
+            {"method": "idc", "policy": "jitter"},
+            "fixed",
+            4,
+            False,
+            4,
+            marks=pytest.mark.exhaustive,
+        ),
+        pytest.param(
+            {"formation": "regions-in-tiles"},
+            "fixed",
+            4,
+            False,
+            4,
+            marks=pytest.mark.exhaustive,
+        ),
+        pytest.param(
+            {"method": "udd"}, "fixed", 4, False, 4, marks=pytest.mark.exhaustive
+        ),
     ],
 )
 def test_export_stores_what_the_decode_asks_for(
@@ -278,7 +306,10 @@ class _BoxSpy:
         return self.update_images(key, boxes)
 
 
-@pytest.mark.parametrize("formation", ["original+regions", "tiles+regions"])
+@pytest.mark.parametrize(
+    "formation",
+    [pytest.param("original+regions", marks=pytest.mark.exhaustive), "tiles+regions"],
+)
 def test_final_regions_are_the_boxes_of_the_last_step(digits, formation):
     config = DistillConfig("digits", ipc=1, formation=formation, **EXPORT_STEPS)
     distiller = Distiller(config, dataset=digits)
@@ -424,6 +455,7 @@ def test_resume_accepts_a_udd_config_written_before_the_formation_fields(
         )
 
 
+@pytest.mark.exhaustive  # the udd config above takes the same path
 def test_resume_accepts_an_idc_config_written_before_the_formation_fields(
     digits, tmp_path
 ):
