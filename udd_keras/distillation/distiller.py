@@ -232,7 +232,6 @@ class Distiller:
             self._check_budget_strategy()
             self.trajectory = None
             self._next_real_step = None
-            self._replayed = False
             trajectory_dir = self._pool_trajectory_dir(trajectory_dir)
             if trajectory_dir is not None:
                 if manifest is None or self.config != resolved:
@@ -786,7 +785,7 @@ class Distiller:
                 # Without a budget: at the start of every outer iteration.
                 lr = step_lr
                 self.engine.image_optimizer.set_pixel_learning_rate(lr, self.std)
-            logs = self._train_step(base_key, real_iteration, inner)
+            logs, replayed = self._train_step(base_key, real_iteration, inner)
             self._boxes_restored = True
             step += 1
             self.step.assign(step)
@@ -801,8 +800,8 @@ class Distiller:
                 "seconds": now - last,
             }
             if to_compute is not None:
-                to_compute -= not self._replayed
-                logs["replayed"] = float(self._replayed)
+                to_compute -= not replayed
+                logs["replayed"] = float(replayed)
                 logs["steps_to_compute"] = to_compute
             if budget.seconds is not None:
                 logs["time_used"] = used
@@ -814,7 +813,8 @@ class Distiller:
         """One inner step, its real side replayed or recorded when cached.
 
         `iteration` is the pooled one (`pooled_iteration`): it keys the step's
-        random draws and its cache entry.
+        random draws and its cache entry. Returns `(logs, replayed)`, the
+        second True when the real side was read from the trajectory.
 
         A replayed step leaves the network as the next step needs it: loaded
         from the next step's entry, or trained from this one when the next
@@ -822,9 +822,8 @@ class Distiller:
         """
         key = fold_in(base_key, iteration, inner)
         first = inner == 0
-        self._replayed = False
         if self.trajectory is None:
-            return self.engine.train_step(key, first)
+            return self.engine.train_step(key, first), False
         real_step = None
         if self._next_real_step is not None and self._next_real_step[0] == (
             iteration,
@@ -837,8 +836,7 @@ class Distiller:
         if real_step is None:
             logs, real_step = self.engine.record_step(key, first)
             self.trajectory.save(iteration, inner, real_step)
-            return logs
-        self._replayed = True
+            return logs, False
         self.engine.load_network(real_step)
         logs = self.engine.replay_step(key, first, real_step)
         if inner + 1 < self.config.inner_steps:
@@ -848,7 +846,7 @@ class Distiller:
             else:
                 self.engine.load_network(following)
                 self._next_real_step = ((iteration, inner + 1), following)
-        return logs
+        return logs, True
 
     def final_regions(self):
         """The regions the images were last trained on; int32 (N, K, 4).
