@@ -197,6 +197,11 @@ def summary(args, seed_reports, reference_seconds, reference_source):
         "seeds": args.seeds,
         "accuracies": [a for point in finals for a in point["accuracies"]],
         "steps_per_seed": [r["steps"] for r in seed_reports],
+        # The inner step amortised over the run, with whatever it reuses (a
+        # network pool's replayed steps): loop seconds / steps, per seed.
+        "amortised_step_seconds_per_seed": [
+            amortised_step_seconds(r) for r in seed_reports
+        ],
         "stopped_by": [r["stopped_by"] for r in seed_reports],
         "curves": [
             {
@@ -221,6 +226,21 @@ def summary(args, seed_reports, reference_seconds, reference_source):
     }
 
 
+def amortised_step_seconds(seed_report):
+    """The run's loop seconds per inner step (None for a run of no steps).
+
+    Args:
+        seed_report: a `budget_curve` report (`loop_seconds`, else
+            `distill_seconds`, and `steps`).
+
+    Returns:
+        float seconds per step, or None.
+    """
+    seconds = seed_report.get("loop_seconds") or seed_report["distill_seconds"]
+    steps = seed_report["steps"]
+    return seconds / steps if steps else None
+
+
 def _mean_std(values):
     import numpy as np
 
@@ -239,19 +259,23 @@ def markdown(report):
         f"{report['reference_source']}) = {report['budget_minutes']:.1f} min; "
         f"{report['threads']} threads, nothing else running.",
         "",
-        "| seed | wall (min) | steps | stopped by | accuracy (%) |",
-        "|---|---|---|---|---|",
+        "| seed | wall (min) | steps | s / step (amortised) | reference / ours "
+        "| stopped by | accuracy (%) |",
+        "|---|---|---|---|---|---|---|",
     ]
+    reference = report["reference_step_seconds"]
     for index, curve in enumerate(report["curves"]):
         final = curve["points"][-1]
+        step = report["amortised_step_seconds_per_seed"][index]
+        speed = "- | -" if step is None else f"{step:.3g} | {reference / step:.2f}x"
         lines.append(
             f"| {curve['seed']} | {report['wall_minutes_per_seed'][index]:.1f} | "
-            f"{report['steps_per_seed'][index]} | {report['stopped_by'][index]} | "
-            f"{_mean_std(final['accuracies'])} |"
+            f"{report['steps_per_seed'][index]} | {speed}"
+            f" | {report['stopped_by'][index]} | {_mean_std(final['accuracies'])} |"
         )
     accuracies = report["accuracies"]
     lines += [
-        f"| all | {report['wall_minutes']:.1f} (max) | | | "
+        f"| all | {report['wall_minutes']:.1f} (max) | | | | | "
         f"**{_mean_std(accuracies)}** (n = {len(accuracies)}) |",
         "",
         "Settings: "

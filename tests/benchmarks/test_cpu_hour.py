@@ -41,9 +41,13 @@ def test_a_budget_run_writes_the_issue_s_report(cpu_hour, tmp_path, monkeypatch)
     (curve,) = report["curves"]
     assert curve["points"][0]["steps"] == 0
     assert curve["points"][-1]["steps"] == report["steps_per_seed"][0] > 0
+    (step,) = report["amortised_step_seconds_per_seed"]
+    loop_seconds = report["loop_minutes_per_seed"][0] * 60
+    assert step == pytest.approx(loop_seconds / report["steps_per_seed"][0])
     assert (out / "cpu-hour.png").stat().st_size > 0
     text = (out / "cpu-hour.md").read_text()
     assert "Budget 1200 reference inner steps x 0.01 s" in text
+    assert f"| {step:.3g} | {0.01 / step:.2f}x |" in text
     assert (out / "budget-digits-ipc1-cpu-hour-seed0.json").exists()
 
     def refuse(argv):
@@ -71,3 +75,13 @@ def test_bad_budget_arguments_are_usage_errors(cpu_hour, tmp_path, capsys):
         cpu_hour.parse_args(["--workdir", str(tmp_path), "--reference-seconds", "-1"])
     assert stopped.value.code == 2
     assert "--reference-seconds must be > 0, got -1.0" in capsys.readouterr().err
+
+
+def test_the_amortised_step_is_loop_seconds_per_step(cpu_hour):
+    run = {"loop_seconds": 120.0, "distill_seconds": 125.0, "steps": 40}
+    assert cpu_hour.amortised_step_seconds(run) == 3.0
+    # A report from before the loop's own clock was kept: the distill time.
+    assert (
+        cpu_hour.amortised_step_seconds({"distill_seconds": 90.0, "steps": 30}) == 3.0
+    )
+    assert cpu_hour.amortised_step_seconds({"loop_seconds": 5.0, "steps": 0}) is None
