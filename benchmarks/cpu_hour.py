@@ -62,6 +62,12 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=300, help="evaluation epochs")
     parser.add_argument("--eval-width", type=int, default=128)
     parser.add_argument(
+        "--eval-points",
+        default="all",
+        choices=("all", "final", "init+final"),
+        help="which snapshots are evaluated (a screen may evaluate the final set only)",
+    )
+    parser.add_argument(
         "--reference-steps",
         type=int,
         default=REFERENCE_STEPS,
@@ -144,6 +150,8 @@ def seed_argv(args, seed, budget_minutes):
     argv += [f"{budget_minutes * f:.6g}" for f in SNAPSHOT_FRACTIONS]
     argv += ["--split", args.split, "--seed", str(seed), "--epochs", str(args.epochs)]
     argv += ["--repeats", str(args.repeats), "--eval-width", str(args.eval_width)]
+    if args.eval_points != "all":
+        argv += ["--eval-points", args.eval_points]
     argv += ["--tag", stem_name(args), "--out", str(args.out)]
     argv += ["--workdir", str(args.workdir / f"seed{seed}")]
     return argv

@@ -85,3 +85,16 @@ def test_the_amortised_step_is_loop_seconds_per_step(cpu_hour):
         cpu_hour.amortised_step_seconds({"distill_seconds": 90.0, "steps": 30}) == 3.0
     )
     assert cpu_hour.amortised_step_seconds({"loop_seconds": 5.0, "steps": 0}) is None
+
+
+@pytest.mark.parametrize("points, passed", [("all", None), ("final", "final")])
+def test_eval_points_reach_the_budget_curve(cpu_hour, tmp_path, points, passed):
+    args = cpu_hour.parse_args(["--workdir", str(tmp_path), "--eval-points", points])
+    argv = cpu_hour.seed_argv(args, 0, budget_minutes=6.0)
+    if passed is None:
+        assert "--eval-points" not in argv
+    else:
+        assert argv[argv.index("--eval-points") + 1] == passed
+    # The snapshots sit at sixths of the budget whatever is evaluated.
+    marks = argv[argv.index("--snapshots") + 1 : argv.index("--split")]
+    assert marks == ["1", "2", "3", "4", "5"]
