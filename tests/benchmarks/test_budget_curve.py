@@ -183,6 +183,7 @@ def test_cpu_clock_and_final_only_evaluation(budget_curve, tmp_path):
     assert "not evaluated" in markdown
 
 
+@pytest.mark.exhaustive
 def test_a_stopped_run_is_evaluated_from_its_log(budget_curve, tmp_path, capsys):
     workdir, out = tmp_path / "work", tmp_path / "out"
     args = [*TINY, "--iterations", "1", "--inner-steps", "2", "--minutes", "5"]

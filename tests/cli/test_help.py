@@ -75,6 +75,7 @@ def test_distill_and_evaluate_print_no_tensorflow_start_up_lines(tmp_path):
             assert noise not in result.stdout
 
 
+@pytest.mark.exhaustive
 @pytest.mark.slow
 def test_verbose_shows_tensorflow_start_up_lines(tmp_path):
     result = run_cli(

@@ -53,6 +53,7 @@ def test_tfds_source_on_mock_data(name, tmp_path):
     np.testing.assert_array_equal(ds.y_train, raw_labels)
 
 
+@pytest.mark.exhaustive
 @pytest.mark.skipif(
     not has_idx_files(DEBIAN_FASHION_MNIST_DIR),
     reason="Debian's dataset-fashion-mnist files are not installed",

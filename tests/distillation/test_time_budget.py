@@ -140,6 +140,7 @@ def test_resuming_a_spent_budget_takes_no_step_and_exports_again(digits, tmp_pat
     assert (tmp_path / "synthetic.tfrecord").stat().st_size > 0
 
 
+@pytest.mark.exhaustive
 def test_resume_with_a_larger_budget_extends_the_run(digits, tmp_path):
     _budget_distiller(digits, out_dir=tmp_path).run()
     longer = _budget_distiller(digits, out_dir=tmp_path, minutes=1.5, resume=True)
