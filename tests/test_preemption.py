@@ -80,6 +80,17 @@ def test_a_signal_sets_the_flag_and_a_second_one_stops_at_once():
     )
 
 
+def test_sigint_sets_the_flag_as_sigterm_does_and_exits_130():
+    # The subprocess SIGINT scenario of tests/reliability is the exhaustive
+    # tier's; this is what it adds over SIGTERM's: the flag's name and 130.
+    with StopFlag() as flag:
+        os.kill(os.getpid(), signal.SIGINT)
+        assert flag.is_set
+        assert (flag.signal_name, flag.signal_number) == ("SIGINT", signal.SIGINT)
+    stopped = DistillationInterrupted("x", signal_number=flag.signal_number)
+    assert stopped.exit_code == 130
+
+
 def test_single_worker_runs_have_no_coordinator():
     strategy = make_strategy("one")
     assert preemption_coordinator(strategy) is None
