@@ -56,6 +56,12 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="fashion_mnist")
     parser.add_argument("--ipc", type=int, default=1)
+    parser.add_argument(
+        "--method",
+        default=None,
+        choices=("udd", "idc"),
+        help="default: the preset's method",
+    )
     parser.add_argument("--split", default="validation", choices=budget_curve.SPLITS)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--repeats", type=int, default=3, help="evaluation repeats")
@@ -143,6 +149,8 @@ def seed_argv(args, seed, budget_minutes):
         "time_budget_minutes": budget_minutes * (1.0 - SETUP_RESERVE),
     }
     argv = ["--dataset", args.dataset, "--ipc", str(args.ipc), "--preset", PRESET]
+    if args.method is not None:
+        argv += ["--method", args.method]
     for key, value in settings.items():
         argv += ["--set", f"{key}={json.dumps(value)}"]
     # The run's own budget stops it; budget_curve's clock is a backstop.

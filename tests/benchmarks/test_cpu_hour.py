@@ -98,3 +98,11 @@ def test_eval_points_reach_the_budget_curve(cpu_hour, tmp_path, points, passed):
     # The snapshots sit at sixths of the budget whatever is evaluated.
     marks = argv[argv.index("--snapshots") + 1 : argv.index("--split")]
     assert marks == ["1", "2", "3", "4", "5"]
+
+
+def test_method_reaches_the_budget_curve(cpu_hour, tmp_path):
+    args = cpu_hour.parse_args(["--workdir", str(tmp_path), "--method", "udd"])
+    argv = cpu_hour.seed_argv(args, 0, budget_minutes=6.0)
+    assert argv[argv.index("--method") + 1] == "udd"
+    default = cpu_hour.parse_args(["--workdir", str(tmp_path)])
+    assert "--method" not in cpu_hour.seed_argv(default, 0, budget_minutes=6.0)
