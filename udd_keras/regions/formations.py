@@ -77,8 +77,8 @@ class Formation:
             for the whole image, `"uniform"` for IDC's tiles); None for a
             mined formation, whose policy is a scoring one.
         default_selected: int, P by default (chosen on FashionMNIST IPC 1's
-            validation split: `benchmarks/results/screen-fashion_mnist-ipc1-
-            validation.md`; unused where nothing is mined).
+            validation split by the `udd-vs-idc-ipc1` experiment; unused
+            where nothing is mined).
 
     Example:
     >>> get_formation("tiles+regions").mines, get_formation("tiles").fixed_policy
