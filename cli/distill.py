@@ -265,7 +265,9 @@ SETTING_OPTIONS = (
         "Arithmetic of the distillation network: float32 (exact), "
         "mixed_bfloat16 (bfloat16 convolutions and pooling; results differ by "
         "rounding; emulated, and often slower, where the hardware has no "
-        "bfloat16), or auto: mixed_bfloat16 on a GPU or a CPU with "
+        "bfloat16), or auto: mixed_bfloat16 when every GPU has CUDA compute "
+        "capability 8.0 or more (A100, RTX 30xx, H100; not a T4 or V100) or, "
+        "without a GPU, on a CPU with "
         + " or ".join(BFLOAT16_CPU_FLAGS)
         + ", float32 otherwise. A resumed run keeps its own. "
         + _default("precision"),
