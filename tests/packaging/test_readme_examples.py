@@ -1,4 +1,4 @@
-"""Every Python example in the README runs from a clone's root after installing.
+"""Every Python example in the README and the guides runs from a clone's root.
 
 A new user clones the repository, installs it (`pip install .` or
 `pip install -e .`) and runs the README's examples from the clone's folder, where
@@ -6,7 +6,8 @@ the local `udd_keras/` shadows the installed package. Each test builds a fresh
 virtual environment whose only new package is udd-keras (its dependencies are
 borrowed from this environment through a `.pth` line, so nothing is downloaded),
 copies the repository's source layout to a temporary "clone", and runs the
-README's Python blocks, in order, as one script from that clone's root.
+README's Python blocks, then those of the guides that hold examples (they use the
+set the README's examples distil), in order, as one script from that clone's root.
 """
 
 import os
@@ -21,13 +22,23 @@ import venv
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SOURCE_LAYOUT = ("udd_keras", "cli", "tfrecords", "README.md", "pyproject.toml")
+SOURCE_LAYOUT = ("udd_keras", "cli", "tfrecords", "docs", "README.md", "pyproject.toml")
+# The guides whose ```python blocks are examples to run (the others show signatures).
+GUIDES_WITH_EXAMPLES = ("docs/distillation.md", "docs/evaluation.md")
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
 def readme_python_examples(readme=ROOT / "README.md"):
     """The README's ```python blocks, in order."""
     return PYTHON_BLOCK.findall(readme.read_text())
+
+
+def python_examples(root=ROOT):
+    """The README's ```python blocks, then the guides', in order."""
+    blocks = readme_python_examples(root / "README.md")
+    for guide in GUIDES_WITH_EXAMPLES:
+        blocks += PYTHON_BLOCK.findall((root / guide).read_text())
+    return blocks
 
 
 def make_clone(destination):
@@ -80,8 +91,7 @@ def pip_install(python, *args):
 
 
 def run_examples(python, clone):
-    blocks = readme_python_examples(clone / "README.md")
-    script = "\n\n".join(blocks)
+    script = "\n\n".join(python_examples(clone))
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     environment.pop("PYTHONPATH", None)
     result = subprocess.run(
@@ -100,6 +110,11 @@ def test_readme_has_python_examples():
     blocks = readme_python_examples()
     assert len(blocks) >= 2
     assert any("udd_keras.tfrecords" in block for block in blocks)
+
+
+@pytest.mark.parametrize("guide", GUIDES_WITH_EXAMPLES)
+def test_guides_have_python_examples(guide):
+    assert PYTHON_BLOCK.findall((ROOT / guide).read_text())
 
 
 def test_source_tree_finds_cli_and_tfrecords_without_an_install(tmp_path):
