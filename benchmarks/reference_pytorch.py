@@ -2,7 +2,7 @@
 
 Reproduces, in plain eager PyTorch (NCHW, float32), the gradient-matching step
 of IDC (github.com/snu-mllab/Efficient-Dataset-Condensation, which UDD builds
-on) at the settings of `benchmarks/speed.py`: FashionMNIST shape (1 x 28 x 28,
+on) at the settings of the `step-speed` experiment: FashionMNIST shape (1 x 28 x 28,
 10 classes), ConvNet-3 width 128 with instance norm, real batch 64, one stored
 synthetic image per class expanded to 9 training images, second-order
 gradient (`torch.autograd.grad(..., create_graph=True)`), l1 matching of the
@@ -31,7 +31,9 @@ threads beside two busy processes). Time on a quiet machine, or compare with
 `--threads 1`.
 
 Needs only PyTorch and NumPy (no TensorFlow). Writes
-`speed-reference-pytorch.json` and `.md` into `--out`.
+`speed-reference-pytorch.json` and `.md` into `--out` (default
+`results/reference-pytorch/`; `python -m benchmarks run reference-pytorch` runs
+it in a subprocess and writes its own result there).
 
 Usage:
     /work/torch-venv/bin/python benchmarks/reference_pytorch.py
@@ -49,11 +51,11 @@ import sys
 import numpy as np
 import torch
 import torch.nn.functional as F
-from _environment import cpu_model
-from _timing import measure
+from results import cpu_model
+from timing import timed as measure
 from torch import nn
 
-RESULTS = pathlib.Path(__file__).parent / "results"
+RESULTS = pathlib.Path(__file__).parent / "results" / "reference-pytorch"
 NAME = "speed-reference-pytorch"
 STEPS = ("matching_step", "update_images", "update_network", "inner_step")
 

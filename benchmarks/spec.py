@@ -1,7 +1,8 @@
 """What an experiment is: a question, its variants, seeds, split, budget, measures.
 
-An experiment is a frozen `Experiment` in a module of `benchmarks/experiments/`
-(its docstring: the question and the command that made its committed results).
+An experiment is a TOML file `benchmarks/experiments/<name>.toml` read into a
+frozen `Experiment` (its header comment: the question and the command that
+reproduces its committed results; its `[results]` table: those files).
 `kind="accuracy"` experiments run through `benchmarks/accuracy.py` (distil ->
 evaluate -> rows); `kind="timing"` ones call their `measure` function (a dotted
 name `"module:function"` or a callable, `measure(args) -> dict` of named values)
@@ -10,7 +11,14 @@ once per variant through `benchmarks/timing.py`. Imports nothing heavy.
 
 import dataclasses
 import importlib
-import pkgutil
+import pathlib
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
+
+EXPERIMENTS = pathlib.Path(__file__).resolve().parent / "experiments"
 
 KINDS = ("accuracy", "timing")
 SOURCES = ("distill", "init", "coreset", "import")
@@ -149,32 +157,34 @@ def resolve(name):
     return getattr(importlib.import_module(module), attribute)
 
 
-def experiments():
-    """`{name: Experiment}` of every module in `benchmarks/experiments/`."""
-    from benchmarks import experiments as package
-
-    found = {}
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
-        experiment = getattr(module, "EXPERIMENT", None)
-        if experiment is not None:
-            found[experiment.name] = experiment
-    return dict(sorted(found.items()))
+def _nulls(value):
+    """TOML has no null: the string `"null"` stands for None."""
+    if isinstance(value, dict):
+        return {key: _nulls(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_nulls(item) for item in value]
+    return None if value == "null" else value
 
 
-# The short-budget recipe every udd-vs-idc comparison shares (Adam on the
-# pixels at 0.01, k-means start, float32).
-SHORT_RECIPE = {
-    "image_optimizer": "adam",
-    "lr_img": 0.01,
-    "init_selection": "kmeans",
-    "precision": "float32",
-}
-RANDOM_CORESET = Variant("random-coreset", source="coreset")
-
-
-def variants(table, **common):
-    """`{name: overrides}` -> a tuple of `Variant`s with `common` attributes."""
-    return tuple(
-        Variant(name, dict(overrides), **common) for name, overrides in table.items()
+def load(path):
+    """The `Experiment` of a TOML spec; its name is the file's stem."""
+    data = _nulls(tomllib.loads(pathlib.Path(path).read_text()))
+    data["variants"] = tuple(
+        Variant(**{**v, "decodes": tuple(v.get("decodes", ()))})
+        for v in data["variants"]
     )
+    budget = data.get("budget", {})
+    data["budget"] = Budget(
+        **{**budget, "snapshots": tuple(budget.get("snapshots", ()))}
+    )
+    for key in ("seeds", "measures"):
+        if key in data:
+            data[key] = tuple(data[key])
+    return Experiment(name=pathlib.Path(path).stem, **data)
+
+
+def experiments(folder=EXPERIMENTS):
+    """`{name: Experiment}` of every `*.toml` spec in `benchmarks/experiments/`."""
+    return {
+        path.stem: load(path) for path in sorted(pathlib.Path(folder).glob("*.toml"))
+    }

@@ -333,7 +333,8 @@ def reference_pytorch(args):
     (its own PyTorch environment; `--set python=PATH`) in a subprocess."""
     script = pathlib.Path(__file__).resolve().parent / "reference_pytorch.py"
     with tempfile.TemporaryDirectory() as out:
-        command = [args.python, str(script), "--repeats", str(args.repeats)]
+        command = [args.python or sys.executable, str(script), "--repeats"]
+        command += [str(args.repeats)]
         command += ["--warmup", str(args.warmup), "--out", out]
         command += ["--threads", str(args.threads)] if args.threads else []
         subprocess.run(command, check=True)

@@ -1,1 +1,0 @@
-"""One module per experiment, each defining `EXPERIMENT` (`benchmarks.spec`)."""
