@@ -364,7 +364,8 @@ def run(experiment, options, write):
         "budget": dataclasses.asdict(budget),
         "reference_step_seconds": reference_seconds,
     }
-    identity = json.dumps(settings, sort_keys=True, default=str)
+    identity = {k: v for k, v in settings.items() if k != "resume"}
+    identity = json.dumps(identity, sort_keys=True, default=str)
     store = workdir / "entries.json"
     kept = json.loads(store.read_text()) if options.resume and store.exists() else {}
     kept = {k: v for k, v in kept.items() if v["identity"] == identity}
