@@ -9,7 +9,8 @@ from udd_keras.errors import UddError
 def test_method_defaults_follow_the_paper_and_idc():
     udd = DistillConfig("fashion_mnist").resolve()
     # udd trains IDC's tiles with CFC by default (measured: mined regions cost
-    # accuracy at the budgets of benchmarks/results/formation-screen-ipc*/validation*.md).
+    # accuracy at the budgets of
+    # benchmarks/results/formation-screen-ipc*/validation*.md).
     assert (udd.policy, udd.num_regions, udd.num_selected, udd.jitters) == (
         "uniform",
         12,
