@@ -4,8 +4,8 @@
 `resolve()` from the method (`udd`, `idc`, `dc`) and the dataset, so the defaults
 are the paper's (appendix A) and IDC's (which UDD inherits), except where a
 measurement on FashionMNIST IPC 1's validation split chose otherwise (marked *;
-measured by the `udd-vs-idc-ipc1` and `scoring-stability` experiments, listed in
-`benchmarks/README.md`; the choices are in `docs/method-choices.md`):
+measured by the `formation-screen-ipc1` and `scoring-stability` experiments,
+listed in `benchmarks/README.md`; the choices are in `docs/method-choices.md`):
 
 | setting | udd | idc | dc |
 |---|---|---|---|
@@ -25,8 +25,8 @@ The paper read literally is `formation="original+regions"`, `num_selected=8`,
 `crop_gradient="sum"`, `cfc_scale="loss"`, `cfc_weight=1.0`, `init="real"`.
 udd's default formation is `tiles`: mined regions (`tiles+regions`,
 `original+regions`, `regions-in-tiles`) cost accuracy at every budget measured
-(100 inner steps, IPC 1 and 10; measured by the `udd-vs-idc-ipc1` and
-`udd-vs-idc-ipc10` experiments), so udd trains IDC's tiles
+(100 inner steps, IPC 1 and 10; measured by the `formation-screen-ipc1` and
+`formation-screen-ipc10` experiments), so udd trains IDC's tiles
 with its CFC loss unless a mined formation, or a scoring policy, is asked for.
 
 As in IDC's published settings: the matching metric is `l1` with an image

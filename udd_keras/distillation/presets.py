@@ -14,7 +14,7 @@ PRESETS = {
     # `digits` (the README's quick start): UDD on the whole image plus mined
     # regions (IDC's tiles of an 8 x 8 image are 4 x 4 px and lose 13 points
     # there), a k-means start, Adam at 0.003, 10 x 10 steps. Chosen on digits'
-    # validation split by the `quick-start-digits` experiment.
+    # validation split by the `quick-start-digits-screen` experiment.
     "quick": {
         "method": "udd",
         "formation": "original+regions",
@@ -29,7 +29,7 @@ PRESETS = {
     # One hour of CPU: IDC's multi-formation (4 tiles per image), started from
     # the real images nearest k-means centres, with Adam on the pixels (the
     # paper's SGD rate is sized for 200k steps); 700 steps, the paper's decay
-    # rule. Chosen on the validation split by the `budget-cpu-hour` experiment.
+    # rule. Chosen on the validation split by the `budget-changes` experiment.
     "cpu-hour": {
         "method": "idc",
         "init_selection": "kmeans",

@@ -77,7 +77,7 @@ class Formation:
             for the whole image, `"uniform"` for IDC's tiles); None for a
             mined formation, whose policy is a scoring one.
         default_selected: int, P by default (chosen on FashionMNIST IPC 1's
-            validation split by the `udd-vs-idc-ipc1` experiment; unused
+            validation split by the `formation-screen-ipc1` experiment; unused
             where nothing is mined).
 
     Example:
