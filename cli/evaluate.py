@@ -4,6 +4,7 @@ import pathlib
 
 import click
 
+from udd_keras.choices import CURVES
 from udd_keras.cli.options import recipe_option, strategy_options
 from udd_keras.training.recipe import DEFAULTS
 
@@ -229,6 +230,15 @@ def results_table(report):
     default=None,
     help="Epochs between test-accuracy points.  [default: epochs // 10]",
 )
+@click.option(
+    "--curve",
+    type=click.Choice(CURVES),
+    default="subset",
+    show_default=True,
+    help="Test images of the accuracy curve's points before the last: a fixed "
+    "class-balanced 1,000 (subset), the whole test split (full), or none "
+    "(final). The reported accuracy is always the whole split's.",
+)
 @recipe_option("width", help="ConvNet width.")
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Seed of the first repeat."
@@ -283,6 +293,7 @@ def evaluate(
     models,
     repeats,
     eval_every,
+    curve,
     seed,
     json_path,
     png_path,
@@ -350,6 +361,7 @@ def evaluate(
         strategy=strategy,
         callbacks=callbacks,
         options=options,
+        curve=curve,
     )
 
     Console().print(results_table(report))

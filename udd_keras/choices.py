@@ -25,6 +25,11 @@ CROP_GRADIENTS = ("sum", "area")
 # (udd_keras/distillation/initialization.py).
 SELECTIONS = ("random", "kmeans")
 
+# Where the evaluation's accuracy curve tests (udd_keras/evaluation/run.py): its
+# intermediate points on a fixed class-balanced test subset, on the whole test
+# split, or no intermediate point. The last point is always the whole split.
+CURVES = ("subset", "full", "final")
+
 # tf.distribute strategies (udd_keras/distribute.py).
 STRATEGIES = ("auto", "one", "mirrored", "multi-worker")
 

@@ -8,6 +8,11 @@ from udd_keras.training import (
     top1_accuracy,
     train_classifier,
 )
+from udd_keras.training.classifier import (
+    batch_size_for_testing,
+    last_level_cache_bytes,
+    runs_on_gpu,
+)
 
 TINY = TrainingRecipe(width=4, epochs=2, batch_size=4, cutmix_probability=0.0)
 
@@ -116,3 +121,34 @@ def test_epoch_logs_hold_the_loss_and_the_decayed_learning_rate(tiny_split):
     lrs = [entry["lr"] for entry in logs]
     np.testing.assert_allclose(lrs, [0.1, 0.1, 0.1, 0.1, 0.02, 0.004], rtol=1e-6)
     assert all(np.isfinite(entry["loss"]) for entry in logs)
+
+
+def _fake_cache(root, caches):
+    for index, (level, size) in enumerate(caches):
+        folder = root / f"index{index}"
+        folder.mkdir(parents=True)
+        (folder / "level").write_text(f"{level}\n")
+        (folder / "size").write_text(f"{size}\n")
+    return root
+
+
+def test_last_level_cache_is_the_highest_level_linux_reports(tmp_path):
+    root = _fake_cache(tmp_path, [(1, "32K"), (1, "32K"), (2, "1024K"), (3, "32768K")])
+    assert last_level_cache_bytes(root) == 32 * 2**20
+    assert last_level_cache_bytes(tmp_path / "missing") is None
+
+
+def test_cpu_test_batch_keeps_the_first_feature_map_in_half_the_cache():
+    # 32 x 32 frame (28 x 28 is padded to it) x 128 channels x 4 bytes = 512 KiB.
+    assert batch_size_for_testing((28, 28, 1), 128, False, cache_bytes=32 * 2**20) == 32
+    assert batch_size_for_testing((32, 32, 3), 128, False, cache_bytes=64 * 2**20) == 64
+    assert batch_size_for_testing((8, 8, 1), 128, False, cache_bytes=32 * 2**20) == 500
+    assert batch_size_for_testing((64, 64, 3), 128, False, cache_bytes=2**20) == 8
+
+
+def test_gpu_test_batch_is_fixed():
+    assert batch_size_for_testing((28, 28, 1), 128, True, cache_bytes=2**20) == 500
+
+
+def test_the_default_strategy_on_a_cpu_machine_is_not_a_gpu():
+    assert runs_on_gpu() is (len(tf.config.list_logical_devices("GPU")) > 0)
