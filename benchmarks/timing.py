@@ -189,10 +189,12 @@ def inner_step_gflop(engine, key, boxes, replay=False):
 
     @tf.function
     def network_gradients(images, targets):
-        with tf.GradientTape() as tape:
+        with tf.GradientTape() as tape:  # the sum inside: the tape must see it
             logits = engine.model(images, training=True)
-            loss = keras.losses.categorical_crossentropy(targets, logits, True)
-        return tape.gradient(tf.reduce_sum(loss), engine.model.trainable_variables)
+            loss = tf.reduce_sum(
+                keras.losses.categorical_crossentropy(targets, logits, True)
+            )
+        return tape.gradient(loss, engine.model.trainable_variables)
 
     one = network_gradients.get_concrete_function(
         tf.zeros((1, *engine.image_shape)), tf.one_hot([0], engine.num_classes)
