@@ -14,6 +14,9 @@ One call measures, back to back on one machine:
 
 The set is 4 real training images per class, drawn with `seed`: every
 40-image set of 28 x 28 images costs the same to evaluate.
+
+`profile` (the `speed-profile` experiment) splits those times into their parts
+and measures XLA (`jit_compile=True`) beside the plain traced functions.
 """
 
 import json
@@ -220,4 +223,95 @@ def measure(args):
     )
     values["reference_step_seconds"] = reference["inner_step"]["median"]
     values["inner_step_x_reference"] = step / values["reference_step_seconds"]
+    return values
+
+
+def profile(args):
+    """Where an evaluation's and an inner step's time goes, with and without XLA.
+
+    Times (median seconds, `repeats` runs after one warm-up) of a ConvNet-3
+    width-128 classifier on `train_images` FashionMNIST images: the whole
+    training step (augmentation, CutMix, forward, backward, SGD), the forward
+    and backward pass alone (plain and `jit_compile=True`), the augmentation
+    alone; a full test pass at batches of 500 and at `batch_size_for_testing`
+    (plain and XLA); and the engine's matching step of one class (plain and
+    XLA). FLOP floors at the measured matmul rate where the work is counted.
+    """
+    import keras
+    import tensorflow as tf
+
+    from benchmarks.timing import engine_for, fetched, matching_step_function, timed
+    from udd_keras.augmentation import augment
+    from udd_keras.data import load_dataset
+    from udd_keras.training import TrainingRecipe, build_classifier, top1_accuracy
+    from udd_keras.training.classifier import batch_size_for_testing
+    from udd_keras.training.step import ClassifierStep
+
+    def median(function):
+        return timed(fetched(function), args.repeats, 1)["median"]
+
+    rate = matmul_gflops()
+    dataset = load_dataset("fashion_mnist")
+    recipe = TrainingRecipe().for_dataset("fashion_mnist")
+    model = build_classifier(recipe, (28, 28, 1), 10, args.seed)
+    optimizer = keras.optimizers.SGD(0.01, momentum=0.9)
+    optimizer.build(model.trainable_variables)
+    step = ClassifierStep(
+        model, optimizer, 10, recipe.augmentation, recipe.cutmix_probability, 5e-4
+    )
+    images = tf.constant(dataset.x_train[: args.train_images])
+    labels = tf.constant(dataset.y_train[: args.train_images].astype("int32"))
+    seeds = tf.constant([[0, 1], [2, 3]], tf.int64)
+
+    def gradients(batch):
+        with tf.GradientTape() as tape:
+            logits = model(batch, training=True)
+            loss = tf.reduce_sum(
+                keras.losses.sparse_categorical_crossentropy(labels, logits, True)
+            )
+        return tape.gradient(loss, model.trainable_variables)
+
+    values = {"matmul_gflops": rate, "train_images": args.train_images}
+    values["train_step_seconds"] = median(lambda: step(images, labels, *seeds)[0])
+    plain, xla = tf.function(gradients), tf.function(gradients, jit_compile=True)
+    values["forward_backward_seconds"] = median(lambda: plain(images))
+    values["forward_backward_xla_seconds"] = median(lambda: xla(images))
+    augmenting = tf.function(
+        lambda batch: augment(batch, recipe.augmentation, seeds[0], per_sample=True)
+    )
+    values["augmentation_seconds"] = median(lambda: augmenting(images))
+    train_gflop = evaluation_gflop(args.train_images, 1, 0)
+    values["train_step_floor_seconds"] = train_gflop / rate
+    x_test, y_test = dataset.x_test, dataset.y_test
+
+    def classify(jit):
+        function = tf.function(
+            lambda batch: tf.argmax(model(batch, training=False), -1), jit_compile=jit
+        )
+        return lambda batch: function(batch)
+
+    cache_batch = batch_size_for_testing((28, 28, 1), 128, on_gpu=False)
+    values["test_batch_size"] = cache_batch
+    for name, batch, jit in (
+        ("test_pass_batch500", 500, False),
+        ("test_pass", cache_batch, False),
+        ("test_pass_xla", cache_batch, True),
+    ):
+        function = classify(jit)
+        values[f"{name}_seconds"] = timed(
+            lambda f=function, b=batch: top1_accuracy(f, x_test, y_test, b),
+            max(1, args.repeats // 2),
+            1,
+        )["median"]
+    test_gflop = evaluation_gflop(0, 0, len(x_test))
+    values["test_pass_floor_seconds"] = test_gflop / rate
+    engine, key, boxes = engine_for(args)
+    matching = matching_step_function(engine)
+    values["matching_step_seconds"] = median(lambda: matching(key, boxes))
+    try:
+        matching_xla = tf.function(matching.python_function, jit_compile=True)
+        values["matching_step_xla_seconds"] = median(lambda: matching_xla(key, boxes))
+    except Exception as error:  # an op XLA cannot compile on this device
+        values["matching_step_xla_seconds"] = None
+        values["matching_step_xla_error"] = str(error).splitlines()[0][:200]
     return values
