@@ -10,6 +10,7 @@ from udd_keras.choices import (
     METRICS,
     MINE_FROM,
     POLICIES,
+    REGION_PERIODS,
     SELECTIONS,
 )
 from udd_keras.cli.options import IntChoice, add_options, strategy_options
@@ -131,8 +132,28 @@ SETTING_OPTIONS = (
         click.Choice(CROP_GRADIENTS),
         "sum: a resized crop's gradient grows with its zoom (bilinear resizing's "
         "backward pass); area: scaled by the crop's share of the image, so "
-        "regions of every size pull on the pixels alike. "
+        "regions of every size pull on the pixels alike; stop: the mined "
+        "regions' crops enter the loss but pass no gradient to the pixels (the "
+        "image and IDC's tiles do, the tiles as under area). "
         + _method_defaults("crop_gradient"),
+    ),
+    (
+        "--score-block",
+        "score_block",
+        int,
+        "ConvNet block whose feature map the scoring policy reads, indexed "
+        "from 0 (the first block's map, 32x32 for 32x32 images) or from the end "
+        "(-1: the last block's, 8x8 at depth 3); -depth..depth-1. "
+        + _default("score_block"),
+    ),
+    (
+        "--region-period",
+        "region_period",
+        click.Choice(REGION_PERIODS),
+        "How often the mined regions are chosen: at every image update (step, "
+        "the paper), at the first step of every outer iteration (iteration), or "
+        "once at the run's first step (run); kept boxes survive --resume. "
+        + _default("region_period"),
     ),
     (
         "--score-normalization",

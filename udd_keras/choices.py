@@ -18,8 +18,13 @@ SCORED_POLICIES = ("jitter", "activation", "gradient", "vote", "random")
 # paper's underutilized regions) or the highest.
 MINE_FROM = ("lowest", "highest")
 
-# How a crop's backward pass is scaled (udd_keras/regions/formation.py).
-CROP_GRADIENTS = ("sum", "area")
+# How a crop's backward pass is scaled (udd_keras/regions/formation.py):
+# bilinear resizing's own, scaled by the crop's share of the image, or none
+# through the mined regions' crops (the fixed boxes' scaled as under "area").
+CROP_GRADIENTS = ("sum", "area", "stop")
+# How often the mined regions are chosen (udd_keras/distillation/engine.py): at
+# every image update, once per outer iteration, or once per run.
+REGION_PERIODS = ("step", "iteration", "run")
 
 # Which real images start the synthetic ones
 # (udd_keras/distillation/initialization.py).

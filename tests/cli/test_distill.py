@@ -342,3 +342,37 @@ def test_network_pool_with_dc_is_one_line(tmp_path, capsys):
     assert len(lines) == 1, lines
     assert "network_pool needs a network trained on real data" in lines[0]
     assert not out.exists()
+
+
+def test_region_flags_reach_the_config_and_the_set(tmp_path):
+    out = tmp_path / "run"
+    args = ["distill", "digits", "--formation", "tiles+regions"]
+    args += ["--crop-gradient", "stop", "--score-block", "0"]
+    args += ["--region-period", "iteration"]
+    result = CliRunner().invoke(cli, [*args, "--out", str(out), *TINY])
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "config.json").read_text())
+    expected = {"crop_gradient": "stop", "score_block": 0, "region_period": "iteration"}
+    assert {key: config[key] for key in expected} == expected
+    stored = read_synthetic_set(out / "synthetic.tfrecord").metadata.extra["config"]
+    assert {key: stored[key] for key in expected} == expected
+
+
+def test_region_flags_name_the_bad_value_and_the_allowed_ones(tmp_path, capsys):
+    out = tmp_path / "run"
+    base = ["distill", "digits", "--formation", "tiles+regions", "--out", str(out)]
+    with pytest.raises(SystemExit) as stopped:
+        main([*base, "--score-block", "3"])
+    assert stopped.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "score_block must be an integer in -3..2" in lines[0]
+    assert "got 3" in lines[0]
+    assert not out.exists()
+    result = CliRunner().invoke(cli, [*base, "--region-period", "epoch"])
+    assert result.exit_code == 2
+    assert "'epoch' is not one of 'step', 'iteration', 'run'" in result.output
+    result = CliRunner().invoke(cli, ["distill", "--help"], terminal_width=400)
+    assert "[sum|area|stop]" in result.output
+    for flag in ("--score-block", "--region-period"):
+        assert flag in result.output

@@ -415,7 +415,7 @@ def test_tiles_regions_with_four_regions_is_refused():
         ({"cfc_scale": "norm"}, "CFC scale must be one of loss, gradient; got 'norm'"),
         (
             {"crop_gradient": "mean"},
-            "crop gradient must be one of sum, area; got 'mean'",
+            "crop gradient must be one of sum, area, stop; got 'mean'",
         ),
     ],
 )
@@ -445,3 +445,63 @@ def test_decoded_regions_per_image(settings, trained, fixed, default_decode):
     assert as_trained.decoded_regions_per_image == trained
     assert as_fixed.decoded_regions_per_image == fixed
     assert as_fixed.regions_per_image == as_trained.regions_per_image == trained
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (
+            {"score_block": 3},
+            r"score_block must be an integer in -3\.\.2 \(a block of the depth-3 "
+            r"ConvNet; -1 = the last\), got 3",
+        ),
+        ({"score_block": -4}, r"integer in -3\.\.2 .*got -4"),
+        ({"score_block": 4, "depth": 4}, r"integer in -4\.\.3 .*got 4"),
+        ({"score_block": True}, "got True"),
+        ({"score_block": "0"}, "got '0'"),
+        (
+            {"formation": "tiles+regions", "region_period": "epoch"},
+            "region period must be one of step, iteration, run; got 'epoch'",
+        ),
+        (
+            {"method": "idc", "region_period": "run"},
+            r"region_period='run' needs a formation that mines regions \(one of "
+            r"original\+regions, tiles\+regions, regions-in-tiles\); formation "
+            r"'tiles' mines none",
+        ),
+    ],
+)
+def test_bad_region_settings_name_the_value_and_the_allowed_ones(settings, message):
+    with pytest.raises(UddError, match=message):
+        DistillConfig("digits", **settings).resolve()
+
+
+@pytest.mark.parametrize("block, depth", [(0, 3), (2, 3), (-3, 3), (3, 4), (-1, 1)])
+def test_score_blocks_of_the_network_are_accepted(block, depth):
+    config = DistillConfig("digits", score_block=block, depth=depth).resolve()
+    assert config.score_block == block
+
+
+def test_region_settings_defaults_and_choices():
+    config = DistillConfig("digits", formation="tiles+regions").resolve()
+    assert (config.score_block, config.region_period) == (-1, "step")
+    for period in ("step", "iteration", "run"):
+        assert (
+            DistillConfig("digits", formation="tiles+regions", region_period=period)
+            .resolve()
+            .region_period
+            == period
+        )
+    stop = DistillConfig("digits", formation="tiles+regions", crop_gradient="stop")
+    assert stop.resolve().crop_gradient == "stop"
+    # Every method's own default stays what it was.
+    assert DistillConfig("digits").resolve().crop_gradient == "area"
+
+
+def test_a_config_with_response_layer_reads_as_score_block():
+    values = DistillConfig("digits", score_block=1).resolve().to_dict()
+    assert values["score_block"] == 1 and "response_layer" not in values
+    del values["score_block"]
+    old = DistillConfig.from_dict({**values, "response_layer": 0})
+    assert old.score_block == 0
+    assert DistillConfig.from_dict(values).score_block == -1

@@ -470,3 +470,108 @@ def test_resume_accepts_an_idc_config_written_before_the_formation_fields(
         **{**RESUME_STEPS, "iterations": 2},
     )
     assert resumed.config.formation == "tiles"
+
+
+class _TrainedBoxes:
+    """Records the boxes each step trained on (the engine's `trained_boxes`)."""
+
+    def __init__(self):
+        self.engine, self.boxes = None, []
+
+    def on_step(self, step, total, logs):
+        self.boxes.append(self.engine.trained_boxes.numpy())
+
+
+# The random policy draws other boxes at every step (its scores are keyed by
+# the step), so boxes that stay the same were kept.
+PERIOD_RUN = dict(formation="tiles+regions", policy="random", **SMALL)
+
+
+def _boxes_per_step(digits, period):
+    recorder = _TrainedBoxes()
+    config = DistillConfig("digits", ipc=1, region_period=period, **PERIOD_RUN)
+    distiller = Distiller(config, dataset=digits, callbacks=[recorder])
+    recorder.engine = distiller.engine
+    result = distiller.run()
+    return np.stack(recorder.boxes), result
+
+
+def test_region_period_decides_when_the_mined_regions_change(digits):
+    runs = {p: _boxes_per_step(digits, p) for p in ("step", "iteration", "run")}
+    (step, stepped), (iteration, _), (run, kept) = runs.values()
+    assert step.shape == (6, 10, 6, 4)
+    tiles = np.broadcast_to(uniform_boxes(8, 8, 2), (6, 10, 4, 4))
+    for boxes in (step, iteration, run):
+        np.testing.assert_array_equal(boxes[:, :, :4], tiles)
+        # The run's first step chooses the same boxes whatever the period.
+        np.testing.assert_array_equal(boxes[0], step[0])
+    # "step": chosen anew at every step.
+    assert all((step[i] != step[i - 1]).any() for i in range(1, 6))
+    # "iteration": the boxes of each outer iteration's first step (steps 0
+    # and 3 of 2 x 3), kept for its other steps.
+    np.testing.assert_array_equal(
+        iteration[:3], np.broadcast_to(step[0], (3, 10, 6, 4))
+    )
+    np.testing.assert_array_equal(
+        iteration[3:], np.broadcast_to(step[3], (3, 10, 6, 4))
+    )
+    assert (iteration[3] != iteration[0]).any()
+    # "run": the first step's boxes, at every step and in the exported set.
+    np.testing.assert_array_equal(run, np.broadcast_to(step[0], (6, 10, 6, 4)))
+    np.testing.assert_array_equal(kept.boxes, step[0])
+    np.testing.assert_array_equal(stepped.boxes, step[-1])
+    # The kept boxes are the ones trained on.
+    assert np.abs(kept.images - stepped.images).max() > 0
+
+
+@pytest.mark.parametrize("period", ["iteration", "run"])
+def test_kept_regions_survive_a_resume(digits, tmp_path, interrupt_at, period):
+    settings = dict(region_period=period, **PERIOD_RUN)
+    reference = distill(digits, ipc=1, **settings)
+    with pytest.raises(DistillationInterrupted):
+        # Stopped after step 5 of 6: inside the second outer iteration.
+        distill(
+            digits, ipc=1, out_dir=tmp_path, callbacks=[interrupt_at(5)], **settings
+        )
+    resumed = distill(digits, ipc=1, out_dir=tmp_path, resume=True, **settings)
+    np.testing.assert_allclose(resumed.images, reference.images, atol=1e-6)
+    np.testing.assert_array_equal(resumed.boxes, reference.boxes)
+    assert [m["step"] for m in resumed.metrics] == list(range(1, 7))
+
+
+REGION_SETTINGS = dict(crop_gradient="stop", score_block=0, region_period="run")
+
+
+def test_region_settings_are_recorded_and_a_resume_must_keep_them(digits, tmp_path):
+    settings = dict(formation="tiles+regions", **RESUME_STEPS)
+    distill(digits, ipc=1, out_dir=tmp_path, **REGION_SETTINGS, **settings)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    stored = read_synthetic_set(tmp_path / "synthetic.tfrecord").metadata.extra
+    for key, value in REGION_SETTINGS.items():
+        assert saved[key] == value, key
+        assert stored["config"][key] == value, key
+    for key, other in (
+        ("crop_gradient", "area"),
+        ("score_block", -1),
+        ("region_period", "step"),
+    ):
+        changed = {**REGION_SETTINGS, key: other}
+        message = rf"{key}={other!r} \(run has {REGION_SETTINGS[key]!r}\)"
+        with pytest.raises(RunDirectoryError, match=message):
+            distill(
+                digits,
+                ipc=1,
+                out_dir=tmp_path,
+                resume=True,
+                **changed,
+                **{**settings, "iterations": 2},
+            )
+    resumed = distill(
+        digits,
+        ipc=1,
+        out_dir=tmp_path,
+        resume=True,
+        **REGION_SETTINGS,
+        **{**settings, "iterations": 2},
+    )
+    assert [m["step"] for m in resumed.metrics] == [1, 2]

@@ -5,8 +5,8 @@ import tensorflow as tf
 from udd_keras.data import load_dataset
 from udd_keras.distillation import DistillConfig, Distiller, distill
 from udd_keras.errors import UddError
-from udd_keras.policies import normalize_by_size
-from udd_keras.regions import uniform_boxes
+from udd_keras.policies import normalize_by_size, window_masks, window_means
+from udd_keras.regions import form_training_images, uniform_boxes
 
 SMALL = dict(width=8, net_images=64, real_batch=16, log_every=1)
 KEY = tf.constant([0, 5], tf.int32)
@@ -224,3 +224,86 @@ def test_mine_from_highest_selects_the_mined_formation_of_udd():
 def test_bad_mine_from_names_the_value_and_the_allowed_ones(settings, message):
     with pytest.raises(UddError, match=message):
         DistillConfig("digits", **settings).resolve()
+
+
+def _image_gradient(engine):
+    """The pixel gradient of one image update, and its summed losses."""
+    boxes = engine.select_regions(KEY)
+    gradient, totals, _, _ = engine._replica_image_gradients(KEY, boxes)
+    return gradient.numpy(), totals.numpy()
+
+
+def test_stop_crop_gradient_stops_the_mined_crops_and_not_the_tiles(digits):
+    settings = dict(formation="tiles+regions", cfc_weight=0.0, precision="float32")
+    stop = make_engine(digits, crop_gradient="stop", **settings)
+    area = make_engine(digits, crop_gradient="area", **settings)
+    by_hand = make_engine(digits, crop_gradient="area", **settings)
+
+    def constant_mined_crops(images, boxes):
+        """The tiles' crops as under "area", the mined crops as constants."""
+        fixed = form_training_images(images, boxes[:, :4], False, "area")
+        mined = form_training_images(tf.stop_gradient(images), boxes[:, 4:], False)
+        per_image = [
+            tf.reshape(fixed, [-1, 4, 8, 8, 1]),
+            tf.reshape(mined, [-1, 2, 8, 8, 1]),
+        ]
+        return tf.reshape(tf.concat(per_image, axis=1), [-1, 8, 8, 1])
+
+    by_hand.training_images = constant_mined_crops
+    stopped, stopped_losses = _image_gradient(stop)
+    expected, expected_losses = _image_gradient(by_hand)
+    flowing, flowing_losses = _image_gradient(area)
+    # The mined crops still enter the loss: the same loss in every mode.
+    np.testing.assert_allclose(stopped_losses, flowing_losses, rtol=1e-6)
+    np.testing.assert_allclose(stopped_losses, expected_losses, rtol=1e-6)
+    # Only the tiles carry gradient to the pixels.
+    scale = np.abs(expected).max()
+    assert scale > 0
+    np.testing.assert_allclose(stopped, expected, rtol=1e-4, atol=1e-5 * scale)
+    # Without the stop the mined crops pull on the pixels too.
+    assert np.abs(flowing - stopped).max() > 1e-2 * scale
+
+
+@pytest.mark.parametrize("policy", ["jitter", "activation"])
+def test_score_block_scores_on_that_blocks_map(digits, policy):
+    settings = dict(formation="tiles+regions", policy=policy, num_selected=2)
+    engines = {
+        block: make_engine(digits, score_block=block, **settings)
+        for block in (0, 1, -1)
+    }
+    # digits are 8 x 8: the ConvNet-3's blocks map them at 8 x 8, 4 x 4, 2 x 2.
+    for block, cells in ((0, (8, 8)), (1, (4, 4)), (-1, (2, 2))):
+        engine = engines[block]
+        response = engine._forward(engine.images[:1])[0]
+        assert tuple(response.shape[1:3]) == cells
+        # The windows are laid on that map's cells.
+        np.testing.assert_array_equal(
+            engine.masks, window_masks(engine.candidate_boxes, (8, 8), cells)
+        )
+        assert engine.region_scores(KEY).shape == (10, 8)
+    first, last = engines[0], engines[-1]
+    if policy == "activation":
+        maps = first.model.features(first.images)[0][0]
+        means = window_means(tf.reduce_mean(maps, axis=-1), first.masks)
+        by_hand = normalize_by_size(means, first.formation.size_groups)
+        np.testing.assert_allclose(first.region_scores(KEY), by_hand, rtol=1e-5)
+    chosen = first.select_regions(KEY).numpy()
+    np.testing.assert_array_equal(chosen[:, :4], last.select_regions(KEY)[:, :4])
+    assert (chosen[:, 4:] != last.select_regions(KEY).numpy()[:, 4:]).any()
+    # Blocks count from the end too: -3 is block 0.
+    from_end = make_engine(digits, score_block=-3, **settings)
+    np.testing.assert_array_equal(from_end.select_regions(KEY), chosen)
+
+
+def test_a_step_without_reselection_trains_on_the_kept_boxes(digits):
+    settings = dict(formation="tiles+regions", policy="random", precision="float32")
+    kept = make_engine(digits, **settings)
+    twin = make_engine(digits, **settings)
+    other_key = tf.constant([7, 7], tf.int32)
+    boxes = kept.select_regions(other_key)
+    assert (boxes.numpy() != kept.select_regions(KEY).numpy()).any()
+    kept.trained_boxes.assign(boxes)
+    kept.train_step(KEY, False, reselect_regions=False)
+    np.testing.assert_array_equal(kept.trained_boxes, boxes)
+    twin.update_images(KEY, boxes)
+    np.testing.assert_array_equal(kept.images, twin.images)

@@ -301,3 +301,16 @@ def test_pooled_iteration_cycles(digits, tmp_path, pool, used):
         assert [distiller.pooled_iteration(i) for i in range(5)] == used
     finally:
         distiller._release_run_dir()
+
+
+@pytest.mark.parametrize("period, image_updates", [("iteration", 2), ("run", 1)])
+def test_kept_regions_replay_as_computed_inline(
+    digits, tmp_path, period, image_updates
+):
+    settings = dict(region_period=period, image_updates=image_updates, **MINED)
+    inline = _run(digits, **settings)[1]
+    # A trajectory recorded by a run that re-selects at every step serves it.
+    _run(digits, cache=tmp_path, **MINED)
+    replayer, replayed = _run(digits, cache=tmp_path, **settings)
+    assert replayer.trajectory.misses == 0
+    _assert_same_run(inline, replayed)

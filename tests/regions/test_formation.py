@@ -1,6 +1,8 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 
+from udd_keras.errors import UddError
 from udd_keras.models import ConvNet
 from udd_keras.policies import select_lowest
 from udd_keras.regions import candidate_boxes, crop_and_resize, form_training_images
@@ -78,3 +80,98 @@ def test_area_crop_gradient_of_the_whole_image_is_unchanged():
             loss = tf.reduce_sum(crops * weights)
         gradients.append(tape.gradient(loss, images).numpy())
     np.testing.assert_allclose(gradients[0], gradients[1], rtol=1e-6)
+
+
+def _weighted_gradient(images, boxes, weights, **options):
+    """`(S_train, d sum(weights * S_train) / d images)` of `form_training_images`."""
+    with tf.GradientTape() as tape:
+        train = form_training_images(images, boxes, **options)
+        loss = tf.reduce_sum(train * weights)
+    return train.numpy(), tape.gradient(loss, images).numpy()
+
+
+@pytest.mark.parametrize("include_original", [False, True])
+def test_stop_crop_gradient_stops_the_mined_crops_only(include_original):
+    rng = np.random.default_rng(3)
+    images = tf.Variable(rng.random((2, 8, 8, 1), "float32"))
+    tiles = np.array([[0, 0, 4, 4], [0, 4, 4, 8], [4, 0, 8, 4], [4, 4, 8, 8]])
+    mined = np.array([[[0, 0, 3, 3], [2, 2, 8, 8]], [[5, 5, 8, 8], [0, 3, 6, 8]]])
+    boxes = np.concatenate([np.broadcast_to(tiles, (2, 4, 4)), mined], axis=1)
+    per_image = 6 + include_original
+    weights = tf.constant(rng.random((2 * per_image, 8, 8, 1), "float32"))
+    options = dict(include_original=include_original)
+    stop, stop_gradient = _weighted_gradient(
+        images, boxes, weights, crop_gradient="stop", num_fixed=4, **options
+    )
+    area, area_gradient = _weighted_gradient(
+        images, boxes, weights, crop_gradient="area", **options
+    )
+    # The same training images; the mined ones still enter the loss.
+    np.testing.assert_array_equal(stop, area)
+    # The gradient is the image's and the tiles' alone, the tiles as under "area".
+    fixed_rows = np.reshape(np.arange(2 * per_image), (2, per_image))[
+        :, : per_image - 2
+    ]
+    _, fixed_gradient = _weighted_gradient(
+        images,
+        boxes[:, :4],
+        tf.gather(weights, fixed_rows.reshape(-1)),
+        crop_gradient="area",
+        **options,
+    )
+    np.testing.assert_allclose(stop_gradient, fixed_gradient, rtol=1e-5, atol=1e-7)
+    assert np.abs(stop_gradient).min() > 0  # the tiles cover every pixel
+    # Without the stop the mined crops add their own gradient.
+    assert np.abs(area_gradient - stop_gradient).max() > 1e-3
+
+
+def test_stop_crop_gradient_without_fixed_boxes_leaves_the_whole_image_only():
+    rng = np.random.default_rng(4)
+    images = tf.Variable(rng.random((2, 8, 8, 1), "float32"))
+    boxes = tf.constant([[0, 0, 4, 4], [3, 3, 8, 8]])
+    weights = tf.constant(rng.random((6, 8, 8, 1), "float32"))
+    _, gradient = _weighted_gradient(
+        images, boxes, weights, include_original=True, crop_gradient="stop"
+    )
+    # original+regions: only the whole image (rows 0 and 3) moves the pixels.
+    np.testing.assert_allclose(gradient, tf.gather(weights, [0, 3]), rtol=1e-6)
+
+
+def test_stop_crop_gradient_through_a_network_equals_constant_mined_crops():
+    rng = np.random.default_rng(5)
+    model = ConvNet((8, 8, 1), num_classes=3, width=4, seed=0)
+    images = tf.Variable(rng.normal(size=(2, 8, 8, 1)).astype("float32"))
+    tiles = np.array([[0, 0, 4, 8], [4, 0, 8, 8]])
+    boxes = np.concatenate(
+        [np.broadcast_to(tiles, (2, 2, 4)), [[[0, 0, 3, 3]], [[5, 5, 8, 8]]]], axis=1
+    )
+
+    def gradient(form):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(model(form()) ** 2)
+        return tape.gradient(loss, images).numpy()
+
+    stopped = gradient(
+        lambda: form_training_images(
+            images, boxes, False, crop_gradient="stop", num_fixed=2
+        )
+    )
+
+    def by_hand():
+        fixed = form_training_images(images, boxes[:, :2], False, crop_gradient="area")
+        mined = form_training_images(tf.stop_gradient(images), boxes[:, 2:], False)
+        per_image = [
+            tf.reshape(fixed, [2, 2, 8, 8, 1]),
+            tf.reshape(mined, [2, 1, 8, 8, 1]),
+        ]
+        return tf.reshape(tf.concat(per_image, axis=1), [6, 8, 8, 1])
+
+    np.testing.assert_allclose(stopped, gradient(by_hand), rtol=1e-5, atol=1e-7)
+    assert np.abs(stopped).max() > 0
+
+
+def test_unknown_crop_gradient_names_the_value_and_the_choices():
+    with pytest.raises(UddError, match=r"one of sum, area, stop; got 'mean'"):
+        form_training_images(
+            np.ones((1, 8, 8, 1), "float32"), [[0, 0, 4, 4]], crop_gradient="mean"
+        )

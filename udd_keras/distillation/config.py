@@ -49,6 +49,7 @@ from udd_keras.choices import (
     METRICS,
     MINE_FROM,
     POLICIES,
+    REGION_PERIODS,
     SCORED_POLICIES,
     SELECTIONS,
 )
@@ -150,12 +151,28 @@ class DistillConfig:
         jitters: int, M jittered copies for the jitter policy.
         jitter_function: `"gaussian"`, `"uniform"` or `"salt_and_pepper"`.
         jitter_amount: float, jitter strength in normalised pixel units.
-        response_layer: int, index of the ConvNet block whose map is scored.
-        crop_gradient: `"sum"` (bilinear resizing's own backward pass: a
-            crop's gradient grows with its zoom) or `"area"` (each crop's
-            gradient scaled by its share of the image area, so regions of
-            every size pull on the pixels alike); see
+        score_block: int, the ConvNet block whose feature map (after its
+            ReLU, before pooling) the scoring policies read, indexed as a
+            Python list: -1 (default) the last block (8 x 8 cells for 32 x 32
+            images at depth 3), 0 the first (32 x 32), 1 the second (16 x 16);
+            any of `-depth .. depth - 1`. The candidate windows are laid on
+            that map's cells. (Configs written before it read
+            `response_layer`.)
+        crop_gradient: one of `CROP_GRADIENTS`: `"sum"` (bilinear resizing's
+            own backward pass: a crop's gradient grows with its zoom),
+            `"area"` (each crop's gradient scaled by its share of the image
+            area, so regions of every size pull on the pixels alike) or
+            `"stop"` (the mined regions' crops enter the loss but pass no
+            gradient to the pixels; the whole image and the fixed boxes,
+            IDC's tiles, do, the tiles scaled as under `"area"`); see
             `udd_keras.regions.formation.form_training_images`.
+        region_period: how often the mined regions are chosen, one of
+            `REGION_PERIODS`: `"step"` (default, the paper: at every image
+            update), `"iteration"` (at the first update of every outer
+            iteration, with the fresh network, and trained on for its inner
+            steps) or `"run"` (at the run's first update, and kept to the
+            end). Kept boxes are in the checkpoint, so a resumed run keeps
+            them.
         region_weight: float >= 0, what one mined region counts in the
             synthetic images' cross-entropy, against 1 for the whole image and
             each tile (the loss is the weighted mean over S_train; 1 = every
@@ -261,12 +278,13 @@ class DistillConfig:
     include_original: bool | None = None
     score_normalization: str | None = None
     crop_gradient: str | None = None
+    region_period: str = REGION_PERIODS[0]
     region_weight: float = 1.0
     mine_from: str | None = None
     jitters: int = 8
     jitter_function: str = "gaussian"
     jitter_amount: float = 1.0
-    response_layer: int = -1
+    score_block: int = -1
     cfc_weight: float | None = None
     cfc_scale: str | None = None
     tau: float = 0.7
@@ -380,6 +398,7 @@ class DistillConfig:
         _check_choice("CFC scale", self.cfc_scale, CFC_SCALES)
         _check_choice("crop gradient", self.crop_gradient, CROP_GRADIENTS)
         _check_choice("mine from", self.mine_from, MINE_FROM)
+        _check_choice("region period", self.region_period, REGION_PERIODS)
         formation = self.formation_spec
         mined = formation.mines
         if mined and self.policy not in SCORED_POLICIES:
@@ -393,12 +412,16 @@ class DistillConfig:
                 f"be {formation.fixed_policy!r}; got {self.policy!r} (for "
                 "mined regions choose one of " + ", ".join(MINED_FORMATIONS) + ")"
             )
-        if not mined and self.mine_from != MINE_FROM[0]:
-            raise UddError(
-                f"mine_from={self.mine_from!r} needs a formation that mines "
-                f"regions (one of {', '.join(MINED_FORMATIONS)}); formation "
-                f"{self.formation!r} mines none"
-            )
+        for name, default in (
+            ("mine_from", MINE_FROM[0]),
+            ("region_period", REGION_PERIODS[0]),
+        ):
+            if not mined and getattr(self, name) != default:
+                raise UddError(
+                    f"{name}={getattr(self, name)!r} needs a formation that mines "
+                    f"regions (one of {', '.join(MINED_FORMATIONS)}); formation "
+                    f"{self.formation!r} mines none"
+                )
         # Raises the formation's own message when no candidate is left.
         candidates = len(
             self.formation_boxes(REFERENCE_SIDE, REFERENCE_SIDE).candidates
@@ -462,6 +485,17 @@ class DistillConfig:
             )
         if not 0.0 <= self.alpha <= 1.0:
             raise UddError(f"alpha must be in [0, 1], got {self.alpha!r}")
+        block = self.score_block
+        if (
+            isinstance(block, bool)
+            or not isinstance(block, int)
+            or not -self.depth <= block < self.depth
+        ):
+            raise UddError(
+                f"score_block must be an integer in {-self.depth}..{self.depth - 1} "
+                f"(a block of the depth-{self.depth} ConvNet; -1 = the last), "
+                f"got {block!r}"
+            )
 
     def image_lr(self, image_shape):
         """The image learning rate in use for images of `image_shape` (H, W, C).
@@ -543,6 +577,22 @@ class DistillConfig:
 
     @classmethod
     def from_dict(cls, values):
+        """The config of `values` (e.g. a run's `config.json`).
+
+        Configs written by earlier versions read as those runs ran: without
+        `precision`, in float32; their `response_layer` is `score_block`.
+
+        Args:
+            values: dict of `DistillConfig` fields.
+
+        Returns:
+            A `DistillConfig` (not resolved).
+        """
+        values = dict(values)
+        if "response_layer" in values:
+            # The name of `score_block` before it was a setting of its own.
+            legacy = values.pop("response_layer")
+            values.setdefault("score_block", legacy)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

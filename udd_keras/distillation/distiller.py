@@ -1,11 +1,13 @@
 """Algorithm 1 as a resumable run: the `Distiller` and `distill()`.
 
 For each outer iteration the network is re-initialised; for each inner step the
-regions are re-selected, the synthetic images are updated by the matching + CFC
-loss, and the network is trained on real data (`engine.py`). The run checkpoints
-every `checkpoint_every` inner steps and at the end of every outer iteration,
-logs metrics, and exports the synthetic set with the regions selected by the
-final network.
+regions are re-selected (or, with `region_period` `"iteration"` or `"run"`, the
+boxes chosen at the iteration's or the run's first step are kept), the
+synthetic images are updated by the matching + CFC loss, and the network is
+trained on real data (`engine.py`). The run checkpoints every
+`checkpoint_every` inner steps and at the end of every outer iteration, logs
+metrics, and exports the synthetic set with the regions its images were last
+trained on.
 
 Time budget (`DistillConfig.time_budget_minutes`, `--time-budget`): the run
 stops before the first step that would end past the budget, saves a final
@@ -785,7 +787,9 @@ class Distiller:
                 # Without a budget: at the start of every outer iteration.
                 lr = step_lr
                 self.engine.image_optimizer.set_pixel_learning_rate(lr, self.std)
-            logs, replayed = self._train_step(base_key, real_iteration, inner)
+            logs, replayed = self._train_step(
+                base_key, real_iteration, inner, self.reselects_regions(inner)
+            )
             self._boxes_restored = True
             step += 1
             self.step.assign(step)
@@ -809,12 +813,35 @@ class Distiller:
             last = now
             callbacks.on_step(step, self.total_steps, logs)
 
-    def _train_step(self, base_key, iteration, inner):
+    def reselects_regions(self, inner):
+        """Whether the next step selects its regions anew (`region_period`).
+
+        Otherwise it trains on the boxes kept in the engine's `trained_boxes`
+        (the last step's, restored with the checkpoint on resume).
+
+        Args:
+            inner: int, the next step's inner step in its outer iteration.
+
+        Returns:
+            bool: always under `"step"`; under `"iteration"` at the first
+            inner step of an outer iteration; under `"run"` at the run's first
+            step. A step with no boxes kept (the run's first, or the first
+            after a restore from a checkpoint older than the boxes' record)
+            always selects.
+        """
+        period = self.config.region_period
+        # `_boxes_restored`: `trained_boxes` hold the last step's boxes.
+        if period == "step" or not self._boxes_restored:
+            return True
+        return period == "iteration" and inner == 0
+
+    def _train_step(self, base_key, iteration, inner, reselect_regions=True):
         """One inner step, its real side replayed or recorded when cached.
 
         `iteration` is the pooled one (`pooled_iteration`): it keys the step's
-        random draws and its cache entry. Returns `(logs, replayed)`, the
-        second True when the real side was read from the trajectory.
+        random draws and its cache entry; `reselect_regions` is
+        `reselects_regions`'s answer. Returns `(logs, replayed)`, the second
+        True when the real side was read from the trajectory.
 
         A replayed step leaves the network as the next step needs it: loaded
         from the next step's entry, or trained from this one when the next
@@ -823,7 +850,7 @@ class Distiller:
         key = fold_in(base_key, iteration, inner)
         first = inner == 0
         if self.trajectory is None:
-            return self.engine.train_step(key, first), False
+            return self.engine.train_step(key, first, reselect_regions), False
         real_step = None
         if self._next_real_step is not None and self._next_real_step[0] == (
             iteration,
@@ -834,11 +861,11 @@ class Distiller:
         if real_step is None:
             real_step = self.trajectory.load(iteration, inner)
         if real_step is None:
-            logs, real_step = self.engine.record_step(key, first)
+            logs, real_step = self.engine.record_step(key, first, reselect_regions)
             self.trajectory.save(iteration, inner, real_step)
             return logs, False
         self.engine.load_network(real_step)
-        logs = self.engine.replay_step(key, first, real_step)
+        logs = self.engine.replay_step(key, first, real_step, reselect_regions)
         if inner + 1 < self.config.inner_steps:
             following = self.trajectory.load(iteration, inner + 1)
             if following is None:

@@ -5,8 +5,10 @@ the network and its momentum, the CFC class centres) as TF variables, and three
 `tf.function`s that are traced once per run (`train_step` runs them in order):
 
 - `select_regions(key)`: scores every candidate region of every synthetic image
-  with the current network (one batched pass, paper Fig. 4b) and returns the P
-  lowest-scoring boxes per image.
+  with the current network (one batched pass, paper Fig. 4b, on the map of
+  block `score_block`) and returns the P lowest-scoring boxes per image. How
+  often it runs is `region_period`: at every image update (the paper), or once
+  per outer iteration or per run, the boxes kept in `trained_boxes` between.
 - `update_images(key)`: for each class, a real batch and the class's synthetic
   training images S_train (image + its regions, cropped and resized
   differentiably), siamese-augmented with the same parameters; the loss is the
@@ -215,14 +217,17 @@ class DistillationEngine(tf.Module):
     def _forward(self, images, training=False):
         """`(response map (B, h, w, c), embedding (B, D), logits (B, K))`.
 
-        The embedding and logits are float32; the response map has the
+        The response map is the output of block `config.score_block` (after
+        its ReLU, before pooling): the region scores read it, and the windows'
+        masks are laid on its `h x w` cells. The embedding and logits are
+        float32; the response map has the
         network's compute dtype (bfloat16 when `config.precision` is
         `"mixed_bfloat16"`), so that gradients can be taken with respect to it.
         """
         feature_maps, embedding = self.model.features(images, training=training)
         logits = self.model.classifier(embedding)
         embedding = tf.cast(embedding, tf.float32)
-        return feature_maps[self.config.response_layer], embedding, logits
+        return feature_maps[self.config.score_block], embedding, logits
 
     def reset_network(self, seed):
         """Fresh network weights, zero network momentum, empty CFC centres."""
@@ -312,6 +317,7 @@ class DistillationEngine(tf.Module):
             boxes,
             self.formation.includes_original,
             crop_gradient=self.config.crop_gradient,
+            num_fixed=len(self.formation.fixed),
         )
 
     # ------------------------------------------------------------------ images
@@ -623,53 +629,79 @@ class DistillationEngine(tf.Module):
         means = tf.unstack(self._first(totals) / self.num_classes)
         return dict(zip(IMAGE_LOSSES, means, strict=True))
 
-    def train_step(self, key, first_inner_step):
+    def train_step(self, key, first_inner_step, reselect_regions=True):
         """One inner step of Algorithm 1: regions, image update, network update.
 
         Args:
             key: int32 (2,), the random key of this step.
             first_inner_step: bool, the network was just re-initialised (the
                 CFC centres are filled from it first).
+            reselect_regions: bool, the step's first image update selects the
+                regions anew (`select_regions`); False: it trains on the boxes
+                kept in `trained_boxes` (`region_period` `"iteration"` or
+                `"run"`, decided by the caller).
 
         Returns:
             Logs: the float32 scalars of `update_images` and `network_loss`.
         """
         if self.config.image_updates == 1:
-            logs = self._image_step(key, first_inner_step)
+            logs = self._image_step(
+                key, first_inner_step, reselect_regions=reselect_regions
+            )
         else:
             real_gradients = self.compute_real_gradients(key)
-            logs = self._image_steps(key, first_inner_step, real_gradients)
+            logs = self._image_steps(
+                key, first_inner_step, real_gradients, reselect_regions
+            )
         logs["network_loss"] = self.update_network(key)
         return logs
 
-    def _image_step(self, key, first_inner_step, real_gradients=None):
-        """Regions and the image update, at the current network."""
-        boxes = self.select_regions(key)
-        self.trained_boxes.assign(boxes)
+    def _image_step(
+        self, key, first_inner_step, real_gradients=None, reselect_regions=True
+    ):
+        """Regions and the image update, at the current network.
+
+        The regions are selected anew when `reselect_regions`, else the boxes
+        kept in `trained_boxes` are trained on again.
+        """
+        if reselect_regions:
+            boxes = self.select_regions(key)
+            self.trained_boxes.assign(boxes)
+        else:
+            boxes = tf.convert_to_tensor(self.trained_boxes)
         if first_inner_step and self.config.cfc_weight:
             self.fill_centers(boxes)
         if real_gradients is None:
             return self.update_images(key, boxes)
         return self.update_images(key, boxes, real_gradients)
 
-    def _image_steps(self, key, first_inner_step, real_gradients):
+    def _image_steps(
+        self, key, first_inner_step, real_gradients, reselect_regions=True
+    ):
         """`config.image_updates` image updates against one set of real gradients.
 
         Every update uses the step's key (so the siamese augmentation is the
-        one the real gradients were computed with) and re-selects the regions
-        of the images as they are now. Returns the last update's logs.
+        one the real gradients were computed with). The first update selects
+        the regions when `reselect_regions`; the later ones re-select them on
+        the images as they are now under `region_period="step"`, and keep the
+        first update's otherwise. Returns the last update's logs.
         """
+        every_update = self.config.region_period == "step"
         for update in range(self.config.image_updates):
             logs = self._image_step(
-                key, first_inner_step and update == 0, real_gradients
+                key,
+                first_inner_step and update == 0,
+                real_gradients,
+                reselect_regions if update == 0 else every_update,
             )
         return logs
 
-    def record_step(self, key, first_inner_step):
+    def record_step(self, key, first_inner_step, reselect_regions=True):
         """`train_step`, keeping its real side for a `TrajectoryCache`.
 
         The real gradients are computed apart (`compute_real_gradients`) and
         handed to the image update, which is what `replay_step` does with them.
+        `reselect_regions` is `train_step`'s.
 
         Returns:
             `(logs, real_step)`: the logs of `train_step` and the step's
@@ -681,7 +713,9 @@ class DistillationEngine(tf.Module):
         weights = [v.numpy() for v in self.model.weights]
         velocity = [v.numpy() for v in self.network_velocity]
         real_gradients = self.compute_real_gradients(key)
-        logs = self._image_steps(key, first_inner_step, real_gradients)
+        logs = self._image_steps(
+            key, first_inner_step, real_gradients, reselect_regions
+        )
         logs["network_loss"] = self.update_network(key)
         real_step = RealStep(
             weights,
@@ -691,18 +725,21 @@ class DistillationEngine(tf.Module):
         )
         return logs, real_step
 
-    def replay_step(self, key, first_inner_step, real_step):
+    def replay_step(self, key, first_inner_step, real_step, reselect_regions=True):
         """`train_step` with its real side read from a recorded `RealStep`.
 
         The network must hold `real_step`'s weights (`load_network`); it is not
         trained here: the caller loads the next step's network, or calls
         `update_network(key)` when that step is not recorded.
+        `reselect_regions` is `train_step`'s.
 
         Returns:
             Logs as `train_step`'s; `network_loss` is the recorded one.
         """
         real_gradients = [tf.constant(g) for g in real_step.real_gradients]
-        logs = self._image_steps(key, first_inner_step, real_gradients)
+        logs = self._image_steps(
+            key, first_inner_step, real_gradients, reselect_regions
+        )
         logs["network_loss"] = tf.constant(real_step.network_loss, tf.float32)
         return logs
 

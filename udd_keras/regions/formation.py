@@ -5,12 +5,13 @@ Each selected region is cropped and resized bilinearly back to `H x W`; with
 first and last pixel centres exactly (align-corners sampling), so no value outside
 the region is read. Everything is a TF op with a gradient with respect to the
 images, so the loss reaches the pixels of the stored synthetic image through every
-region.
+region (except, with `crop_gradient="stop"`, the mined regions).
 """
 
 import tensorflow as tf
 
-from udd_keras.choices import CROP_GRADIENTS  # noqa: F401 (re-exported)
+from udd_keras.choices import CROP_GRADIENTS
+from udd_keras.errors import UddError
 
 
 def boxes_to_normalized(boxes, height, width):
@@ -79,34 +80,67 @@ def box_area_shares(boxes, height, width):
 
 
 @tf.autograph.experimental.do_not_convert
-def form_training_images(images, boxes, include_original=True, crop_gradient="sum"):
+def form_training_images(
+    images, boxes, include_original=True, crop_gradient="sum", num_fixed=0
+):
     """Builds S_train: each image followed by its resized regions.
 
     Args:
         images: float tensor (B, H, W, C), the synthetic images.
-        boxes: int tensor (B, K, 4) or (K, 4), the selected regions.
+        boxes: int tensor (B, K, 4) or (K, 4), the selected regions: per
+            image, its `num_fixed` fixed boxes (IDC's tiles) first, then its
+            mined regions.
         include_original: bool, whether the whole image is a training image too.
-        crop_gradient: `"sum"`: the gradient of a resized crop reaches the
-            stored pixels as bilinear resizing's backward pass gives it, summed
-            over the output pixels each stored pixel spreads to (a crop of 1/3
-            of the side moves its pixels about 9x as hard as the whole image
-            does); `"area"`: that gradient is multiplied by the crop's share of
-            the image area, so every training image pulls on a stored pixel
-            with the weight of one output pixel, whatever its zoom. The
-            images themselves are the same either way.
+        crop_gradient: one of `CROP_GRADIENTS`. `"sum"`: the gradient of a
+            resized crop reaches the stored pixels as bilinear resizing's
+            backward pass gives it, summed over the output pixels each stored
+            pixel spreads to (a crop of 1/3 of the side moves its pixels about
+            9x as hard as the whole image does); `"area"`: that gradient is
+            multiplied by the crop's share of the image area, so every
+            training image pulls on a stored pixel with the weight of one
+            output pixel, whatever its zoom; `"stop"`: the crops of the mined
+            regions (every box after the first `num_fixed`) pass no gradient
+            at all (`tf.stop_gradient`): they still enter the loss, but only
+            the whole image and the fixed boxes move the pixels, the fixed
+            boxes scaled as under `"area"`. The images themselves are the
+            same in every mode.
+        num_fixed: int, how many of each image's boxes (the first) are fixed
+            boxes rather than mined regions; only `"stop"` reads it.
 
     Returns:
         float32 tensor (B * (K + include_original), H, W, C), per image
         `[original, region 1, ..., region K]`.
+
+    Example:
+    >>> images = tf.ones((1, 8, 8, 1))
+    >>> boxes = [[0, 0, 4, 8], [5, 5, 8, 8]]  # one fixed box, one mined region
+    >>> with tf.GradientTape() as tape:
+    ...     tape.watch(images)
+    ...     train = form_training_images(
+    ...         images, boxes, False, crop_gradient="stop", num_fixed=1
+    ...     )
+    ...     loss = tf.reduce_sum(train)
+    >>> float(tape.gradient(loss, images)[0, 7, 7, 0])  # only in the mined one
+    0.0
     """
+    if crop_gradient not in CROP_GRADIENTS:
+        raise UddError(
+            f"crop_gradient must be one of {', '.join(CROP_GRADIENTS)}; got "
+            f"{crop_gradient!r}"
+        )
     images = tf.convert_to_tensor(images, tf.float32)
+    boxes = tf.convert_to_tensor(boxes)
+    if boxes.shape.rank == 2:
+        boxes = tf.tile(boxes[None], [tf.shape(images)[0], 1, 1])
     crops = crop_and_resize(images, boxes)
-    if crop_gradient == "area":
-        boxes = tf.convert_to_tensor(boxes)
-        if boxes.shape.rank == 2:
-            boxes = tf.tile(boxes[None], [tf.shape(images)[0], 1, 1])
+    if crop_gradient in ("area", "stop"):
         shares = box_area_shares(boxes, images.shape[1], images.shape[2])
         crops = _scale_gradient(crops, tf.reshape(shares, [-1, 1, 1, 1]))
+    if crop_gradient == "stop":
+        # Image-major crops: box k of every image is mined when k >= num_fixed.
+        mined = tf.range(tf.shape(boxes)[1]) >= num_fixed
+        mined = tf.tile(mined, [tf.shape(images)[0]])
+        crops = tf.where(mined[:, None, None, None], tf.stop_gradient(crops), crops)
     if not include_original:
         return crops
     shape = tf.shape(crops)
