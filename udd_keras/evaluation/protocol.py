@@ -267,19 +267,19 @@ def evaluation_runs(
     )
 
 
+def _runs_trainer(dataset, recipe, runs, callbacks):
+    """`make_repeat_trainer` with the eval points, strategy and curve of `runs`."""
+    return make_repeat_trainer(
+        dataset, recipe, runs["eval_every"], runs["strategy"], callbacks, runs["curve"]
+    )
+
+
 def _train_models(x_train, y_train, dataset, recipe, runs, callbacks, tracker=None):
     """Every model of `runs` trained `repeats` times; list of `ModelResult`."""
     callbacks = as_callback_list(callbacks)
     if tracker is not None:
         callbacks = CallbackList([*callbacks.callbacks, *tracker.callbacks()])
-    train_repeat = make_repeat_trainer(
-        dataset,
-        recipe,
-        runs["eval_every"],
-        runs["strategy"],
-        callbacks,
-        runs["curve"],
-    )
+    train_repeat = _runs_trainer(dataset, recipe, runs, callbacks)
     if tracker is not None:
         train_repeat = tracker.wrap(train_repeat)
     results = []
@@ -462,14 +462,7 @@ def _training_set(source, options, data_dir):
 
 def _baselines(report, dataset, ipc, recipe, runs, callbacks, full_accuracy):
     """The random-coreset comparison of every model of `report`."""
-    train_repeat = make_repeat_trainer(
-        dataset,
-        recipe,
-        runs["eval_every"],
-        runs["strategy"],
-        callbacks,
-        runs["curve"],
-    )
+    train_repeat = _runs_trainer(dataset, recipe, runs, callbacks)
     comparisons = []
     for result in report.results:
 

@@ -18,18 +18,16 @@ import numpy as np
 from udd_keras.choices import CURVES
 from udd_keras.errors import UddError
 from udd_keras.seeding import seed_globally
-from udd_keras.training import (
-    TrainingRecipe,
+from udd_keras.training.classifier import (
+    batch_size_for_testing,
     build_classifier,
+    default_strategy,
     make_classify_fn,
+    runs_on_gpu,
     top1_accuracy,
     train_classifier,
 )
-from udd_keras.training.classifier import (
-    batch_size_for_testing,
-    default_strategy,
-    runs_on_gpu,
-)
+from udd_keras.training.recipe import TrainingRecipe
 
 
 @dataclass
