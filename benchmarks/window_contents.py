@@ -293,9 +293,8 @@ def _figure(args, per_step, engine, dataset, resolved):
     from udd_keras.visualization.overlays import overlay, upsample_maps
     from udd_keras.visualization.png import new_figure, save_png
 
-    path = pathlib.Path(path.format(formation=resolved.formation))
-    if not path.is_absolute():
-        path = pathlib.Path(__file__).resolve().parent / path
+    given = pathlib.Path(path.format(formation=resolved.formation))
+    path = pathlib.Path(__file__).resolve().parent / given  # absolute stays
     classes = [c for c in args.figure_classes if c < len(engine.labels)]
     shown = [per_step[0], per_step[-1]] if len(per_step) > 1 else per_step
     height, width = engine.image_shape[:2]
@@ -336,4 +335,5 @@ def _figure(args, per_step, engine, dataset, resolved):
     figure.suptitle(
         f"{resolved.formation}: lowest jitter (red) / highest (green)", fontsize=8
     )
-    return str(save_png(figure, path))
+    save_png(figure, path)
+    return str(given)
