@@ -17,7 +17,9 @@ computes it; every later run on the same data and seed reads it instead of
 recomputing it (MTT keeps its expert trajectories the same way). A run that
 replays a step skips the network update and the real half of the matching
 step, and ends with images bit-identical to a run that computes everything
-inline (`tests/distillation/test_trajectory.py`).
+inline under the same TensorFlow thread settings and op determinism
+(`tests/distillation/test_trajectory.py`); other settings round differently,
+cache or not.
 
 Cost: a first run computes what it would anyway and writes each step's entry
 (`RealStep.nbytes`: 14.4 MB per step for ConvNet-3 of width 128 on 28 x 28 x 1
