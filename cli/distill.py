@@ -95,7 +95,7 @@ SETTING_OPTIONS = (
         "formation",
         click.Choice(FORMATIONS),
         "Which boxes of each image are trained on: the whole image, IDC's "
-        "tiles, or either plus P mined regions (see the README). "
+        "tiles, or either plus P mined regions (see docs/distillation.md). "
         + _method_defaults("formation"),
     ),
     (
@@ -405,7 +405,7 @@ class _SayLongRun:
 @click.option(
     "--preset",
     type=click.Choice(list(PRESETS)),
-    help="Named settings (see the README); options given explicitly win. "
+    help="Named settings (see docs/distillation.md); options given explicitly win. "
     "[default: the paper's settings]",
 )
 @add_options(SETTING_OPTIONS)

@@ -267,6 +267,7 @@ def test_precision_is_said_before_the_run_and_recorded(
     # A machine with AVX2 only and no GPU.
     monkeypatch.setattr(udd_keras.precision, "read_cpu_flags", lambda: {"avx2"})
     monkeypatch.setattr(udd_keras.precision, "count_gpus", lambda: 0)
+    monkeypatch.setattr(udd_keras.precision, "read_gpu_details", lambda: [])
     out = tmp_path / "run"
     args = ["distill", "digits", "--iterations", "1", "--inner-steps", "1"]
     args += ["--width", "8", "--net-images", "32", "--real-batch", "16"]
