@@ -233,7 +233,7 @@ def results_table(report):
 @click.option(
     "--curve",
     type=click.Choice(CURVES),
-    default="subset",
+    default=DEFAULTS["curve"],
     show_default=True,
     help="Test images of the accuracy curve's points before the last: a fixed "
     "class-balanced 1,000 (subset), the whole test split (full), or none "
@@ -293,7 +293,6 @@ def evaluate(
     models,
     repeats,
     eval_every,
-    curve,
     seed,
     json_path,
     png_path,
@@ -361,7 +360,6 @@ def evaluate(
         strategy=strategy,
         callbacks=callbacks,
         options=options,
-        curve=curve,
     )
 
     Console().print(results_table(report))

@@ -139,11 +139,10 @@ def test_curve_modes_train_alike_and_report_the_whole_split(tiny_split, monkeypa
             y_train,
             x_test,
             y_test,
-            RECIPE.replace(epochs=3),
+            RECIPE.replace(epochs=3, curve=curve),
             seed=2,
             num_classes=3,
             eval_every=1,
-            curve=curve,
             on_epoch_end=lambda epoch, logs, seen=seen: seen.append(
                 logs.get("test_images")
             ),
@@ -164,7 +163,6 @@ def test_curve_modes_train_alike_and_report_the_whole_split(tiny_split, monkeypa
     assert all(a * 6 == pytest.approx(round(a * 6)) for a in accuracies)
 
 
-def test_unknown_curve_names_the_choices(tiny_split):
-    x_train, y_train, x_test, y_test = tiny_split(28, 1)
+def test_unknown_curve_names_the_choices():
     with pytest.raises(UddError, match="Unknown curve 'half'; allowed: subset, "):
-        train_and_evaluate(x_train, y_train, x_test, y_test, curve="half", **TINY)
+        RECIPE.replace(curve="half")

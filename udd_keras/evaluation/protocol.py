@@ -38,7 +38,6 @@ from udd_keras.evaluation.baselines import (
 from udd_keras.evaluation.finished_runs import track_runs
 from udd_keras.evaluation.report import EvaluationReport, ModelResult
 from udd_keras.evaluation.run import (
-    check_curve,
     check_positive_int,
     train_and_evaluate,
 )
@@ -177,7 +176,7 @@ def load_evaluation_set(source, dataset, soft_labels=False):
 
 
 def make_repeat_trainer(
-    dataset, recipe=None, eval_every=None, strategy=None, callbacks=None, curve="subset"
+    dataset, recipe=None, eval_every=None, strategy=None, callbacks=None
 ):
     """One training run of the protocol, as a function.
 
@@ -189,8 +188,6 @@ def make_repeat_trainer(
         eval_every: int or None, epochs between test-accuracy points.
         strategy: optional `tf.distribute.Strategy`.
         callbacks: a `CallbackList`, callbacks, or None (see the module).
-        curve: where the curve's points before the last are tested: `"subset"`,
-            `"full"` or `"final"` (`udd_keras.evaluation.run`).
 
     Returns:
         `fn(model_name, repeat, run_seed, x_train, y_train, label=None) ->
@@ -222,7 +219,6 @@ def make_repeat_trainer(
             eval_every=eval_every,
             strategy=strategy,
             on_epoch_end=epoch_end,
-            curve=curve,
         )
 
     return train_repeat
@@ -235,9 +231,7 @@ def as_callback_list(callbacks):
     return CallbackList(callbacks or ())
 
 
-def evaluation_runs(
-    recipe, models, repeats, seed, eval_every, strategy, curve="subset"
-):
+def evaluation_runs(recipe, models, repeats, seed, eval_every, strategy):
     """The runs of an evaluation, validated before any data is loaded.
 
     Args:
@@ -247,12 +241,11 @@ def evaluation_runs(
         seed: int, seed of the first repeat.
         eval_every: int >= 1 or None.
         strategy: a `tf.distribute.Strategy` or None.
-        curve: `"subset"`, `"full"` or `"final"` (`udd_keras.evaluation.run`).
 
     Returns:
-        dict with `models` (tuple of names), `repeats`, `seed`, `eval_every`,
-        `curve` and `strategy`: what every model trains, and what a progress
-        file keeps the runs of (`finished_runs.track_runs`).
+        dict with `models` (tuple of names), `repeats`, `seed`, `eval_every`
+        and `strategy`: what every model trains, and what a progress file
+        keeps the runs of (`finished_runs.track_runs`).
     """
     check_positive_int("repeats", repeats)
     if eval_every is not None:
@@ -262,7 +255,6 @@ def evaluation_runs(
         repeats=repeats,
         seed=seed,
         eval_every=eval_every,
-        curve=check_curve(curve),
         strategy=strategy,
     )
 
@@ -270,7 +262,7 @@ def evaluation_runs(
 def _runs_trainer(dataset, recipe, runs, callbacks):
     """`make_repeat_trainer` with the eval points, strategy and curve of `runs`."""
     return make_repeat_trainer(
-        dataset, recipe, runs["eval_every"], runs["strategy"], callbacks, runs["curve"]
+        dataset, recipe, runs["eval_every"], runs["strategy"], callbacks
     )
 
 
@@ -305,7 +297,6 @@ def evaluate_arrays(
     eval_every=None,
     strategy=None,
     callbacks=None,
-    curve="subset",
 ):
     """Trains every model `repeats` times on given arrays; tests on `dataset`.
 
@@ -314,8 +305,8 @@ def evaluate_arrays(
         y_train: int array (N,), or float32 array (N, num_classes) of soft
             labels, rows summing to 1 (`soft_labels.apply_temperature`).
         dataset: `ImageDataset` whose test split is used.
-        recipe, models, repeats, seed, eval_every, strategy, callbacks, curve:
-            see `evaluate`.
+        recipe, models, repeats, seed, eval_every, strategy, callbacks: see
+            `evaluate`.
 
     Returns:
         list of `ModelResult`, one per model.
@@ -327,7 +318,7 @@ def evaluate_arrays(
     ...     TrainingRecipe(epochs=1, width=4), repeats=1)  # doctest: +SKIP
     """
     recipe = recipe or TrainingRecipe()
-    runs = evaluation_runs(recipe, models, repeats, seed, eval_every, strategy, curve)
+    runs = evaluation_runs(recipe, models, repeats, seed, eval_every, strategy)
     return _train_models(x_train, y_train, dataset, recipe, runs, callbacks)
 
 
@@ -345,7 +336,7 @@ def _report(source, dataset, ipc, method, train, recipe, runs, callbacks, progre
     for name in ("lr", "batch_size", "augment", "cutmix_probability", "width"):
         settings[name] = getattr(recipe, name)
     settings["labels"] = "hard" if soft_labels is None else "soft"
-    settings["curve"] = runs["curve"]
+    settings["curve"] = recipe.curve
     settings["curve_test_images"] = results[0].runs[0].curve_test_images
     settings["dsa_strategy"] = recipe.augmentation
     return EvaluationReport(
@@ -368,7 +359,6 @@ def evaluate(
     strategy=None,
     callbacks=None,
     options=None,
-    curve="subset",
 ):
     """Evaluates a synthetic set: fresh networks trained on it, tested on real data.
 
@@ -376,7 +366,8 @@ def evaluate(
         source: str or path-like, a synthetic-set TFRecord (its metadata names
             the dataset); with `options.full`, a `load_dataset` name or path.
         recipe: `TrainingRecipe` of every run (None: the protocol's defaults,
-            300 epochs); its `dsa_strategy` None is the dataset's default.
+            300 epochs); its `dsa_strategy` None is the dataset's default, its
+            `curve` where the accuracy curve's earlier points are tested.
         models: model name or sequence of names
             (`udd_keras.models.MODEL_NAMES`), or None for `recipe.model`.
         repeats: int >= 1, runs per model, with seeds `seed, seed + 1, ...`.
@@ -388,10 +379,6 @@ def evaluate(
         callbacks: iterable of callbacks, or a `CallbackList` (see the module).
         options: `EvaluationOptions` (the full training set, soft labels,
             baselines, progress file), or None for none.
-        curve: where the accuracy curve's points before the last are tested:
-            `"subset"` (a fixed class-balanced 1,000 test images, the default),
-            `"full"` (the whole test split) or `"final"` (no such point). The
-            reported accuracy is the whole split's in every mode.
 
     Returns:
         `EvaluationReport` (`ipc` None with `options.full`).
@@ -410,7 +397,7 @@ def evaluate(
     """
     recipe = recipe or TrainingRecipe()
     options = options or EvaluationOptions()
-    runs = evaluation_runs(recipe, models, repeats, seed, eval_every, strategy, curve)
+    runs = evaluation_runs(recipe, models, repeats, seed, eval_every, strategy)
     dataset, ipc, method, train = _training_set(source, options, data_dir)
     callbacks = as_callback_list(callbacks)
     try:

@@ -5,9 +5,9 @@ last epoch. The points of its accuracy-against-epoch curve before that are
 measured, by default, on a fixed class-balanced subset of the test split
 (`curve_subset`, 1,000 images): testing the whole split ten times costs about
 three times the training of a 300-epoch IPC 1 run, and a curve point needs no
-more than +-1.5 points of precision. `curve="full"` tests the whole split at
-every point, `curve="final"` only after the last epoch. Training is the same in
-every mode, so the final accuracy does not depend on it.
+more than +-1.5 points of precision. The recipe's `curve="full"` tests the
+whole split at every point, `curve="final"` only after the last epoch. Training
+is the same in every mode, so the final accuracy does not depend on it.
 """
 
 import time
@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from udd_keras.choices import CURVES
 from udd_keras.errors import UddError
 from udd_keras.seeding import seed_globally
 from udd_keras.training.classifier import (
@@ -66,13 +65,6 @@ def check_positive_int(name, value):
 
 # Test images behind the intermediate points of a `curve="subset"` curve.
 CURVE_SUBSET_SIZE = 1000
-
-
-def check_curve(curve):
-    """Returns `curve`; `UddError` naming the allowed values otherwise."""
-    if curve not in CURVES:
-        raise UddError(f"Unknown curve {curve!r}; allowed: {', '.join(CURVES)}.")
-    return curve
 
 
 def curve_subset(labels, size=CURVE_SUBSET_SIZE, seed=0):
@@ -139,7 +131,6 @@ def train_and_evaluate(
     eval_every=None,
     strategy=None,
     on_epoch_end=None,
-    curve="subset",
 ):
     """Trains a freshly initialised network on a set and tests it on real data.
 
@@ -171,10 +162,6 @@ def train_and_evaluate(
         on_epoch_end: optional `fn(epoch, logs)`, 1-based epoch; logs hold
             `loss`, `lr`, and `test_accuracy` with `test_images` (how many
             test images it was measured on) on epochs where it was measured.
-        curve: `"subset"` (the curve's points before the last on the fixed
-            class-balanced `curve_subset` of the test split), `"full"` (every
-            point on the whole split) or `"final"` (only the last point). The
-            final accuracy is the whole split's in every mode.
 
     Returns:
         `EvalRun`.
@@ -191,7 +178,7 @@ def train_and_evaluate(
     epochs = recipe.epochs
     eval_every = default_eval_every(epochs) if eval_every is None else eval_every
     check_positive_int("eval_every", eval_every)
-    check_curve(curve)
+    curve = recipe.curve
     x_train = np.asarray(x_train, np.float32)
     x_test = np.asarray(x_test, np.float32)
     y_test = np.asarray(y_test)

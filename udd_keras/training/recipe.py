@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from udd_keras.choices import CURVES
 from udd_keras.errors import UddError
 
 # What `augmentation` means for an unresolved `dsa_strategy` (TF-free copy of
@@ -53,6 +54,11 @@ class TrainingRecipe:
         cutmix_probability: float in [0, 1], 0.5; 0 disables CutMix.
         model: str, a `udd_keras.models.MODEL_NAMES` name ("convnet3").
         width: int >= 1, ConvNet channels (128; ignored by fixed-width models).
+        curve: where an evaluation tests the points of its accuracy curve
+            before the last: `"subset"` (a fixed class-balanced 1,000 test
+            images), `"full"` (the whole test split) or `"final"` (none). The
+            final accuracy is the whole split's in every mode, and training
+            does not depend on it (`udd_keras.evaluation.run`).
 
     Example:
     >>> recipe = TrainingRecipe(epochs=50)
@@ -74,6 +80,7 @@ class TrainingRecipe:
     cutmix_probability: float = 0.5
     model: str = "convnet3"
     width: int = 128
+    curve: str = "subset"
 
     def __post_init__(self):
         from udd_keras.models import MODEL_NAMES
@@ -106,6 +113,10 @@ class TrainingRecipe:
             raise UddError(
                 f"dsa_strategy must be a string such as {BASE_DSA_STRATEGY!r} or "
                 f"None, got {self.dsa_strategy!r}."
+            )
+        if self.curve not in CURVES:
+            raise UddError(
+                f"Unknown curve {self.curve!r}; allowed: {', '.join(CURVES)}."
             )
         if self.model not in MODEL_NAMES:
             raise UddError(
