@@ -30,6 +30,7 @@ import types
 
 from benchmarks.results import cpu_flags
 from benchmarks.timing import (
+    _StepSeconds,
     graph_flops,
     inner_step_gflop,
     matmul_gflops,
@@ -136,12 +137,6 @@ def _inline_inner_step(args, rate):
 
     from udd_keras.distillation import DistillConfig, Distiller
 
-    class StepSeconds:
-        seconds = []
-
-        def on_step(self, step, total, logs):
-            self.seconds.append(logs["seconds"])
-
     config = DistillConfig(
         "fashion_mnist",
         ipc=1,
@@ -151,7 +146,7 @@ def _inline_inner_step(args, rate):
         precision="float32",
         seed=args.seed,
     )
-    times = StepSeconds()
+    times = _StepSeconds()
     distiller = Distiller(config, callbacks=[times])
     distiller.run()
     engine = distiller.engine
