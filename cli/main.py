@@ -20,6 +20,7 @@ COMMANDS = {
     "coreset": "udd_keras.cli.coreset:coreset",
     "mue": "udd_keras.cli.mue:mue",
     "import": "udd_keras.cli.import_set:import_set",
+    "compare": "udd_keras.cli.compare:compare",
 }
 
 HELP_OPTIONS = ["-h", "--help"]
@@ -31,6 +32,7 @@ COMMAND_HELP = {
     "coreset": "Select real images per class (random, herding, forgetting).",
     "mue": "Report the utilization (mUE) of synthetic or coreset images.",
     "import": "Import a set distilled elsewhere (DC/DSA/DM, IDC, MTT, .npz, images).",
+    "compare": "Compare two evaluation results; a verdict only under one protocol.",
 }
 
 
