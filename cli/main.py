@@ -21,6 +21,8 @@ COMMANDS = {
     "mue": "udd_keras.cli.mue:mue",
     "import": "udd_keras.cli.import_set:import_set",
     "compare": "udd_keras.cli.compare:compare",
+    "sets": "udd_keras.cli.sets:sets",
+    "export-tfds": "udd_keras.cli.export_tfds:export_tfds",
 }
 
 HELP_OPTIONS = ["-h", "--help"]
@@ -33,6 +35,8 @@ COMMAND_HELP = {
     "mue": "Report the utilization (mUE) of synthetic or coreset images.",
     "import": "Import a set distilled elsewhere (DC/DSA/DM, IDC, MTT, .npz, images).",
     "compare": "Compare two evaluation results; a verdict only under one protocol.",
+    "sets": "List the sets shipped with udd-keras, their accuracy and recipe.",
+    "export-tfds": "Write a set as a TensorFlow Datasets dataset (tfds.load reads it).",
 }
 
 

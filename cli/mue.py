@@ -4,7 +4,7 @@ import pathlib
 
 import click
 
-from udd_keras.cli.options import recipe_option
+from udd_keras.cli.options import SetArgument, recipe_option
 from udd_keras.files import atomic_write_json
 
 # The stds of the Fig. 8 curve: from a near-spike to wider than the range.
@@ -121,7 +121,7 @@ def write_figures(out_dir, results, intervals):
 
 
 @click.command()
-@click.argument("sources", nargs=-1, required=True)
+@click.argument("sources", nargs=-1, required=True, cls=SetArgument)
 @click.option(
     "--model-weights",
     type=click.Path(dir_okay=False),
@@ -174,7 +174,8 @@ def mue(
     **recipe_settings,
 ):
     """Report the mUE (utilization) of one or more synthetic or coreset sets
-    SOURCE (.tfrecord files of one dataset): per set, per class and per image.
+    SOURCE (.tfrecord files or shipped set names, of one dataset): per set, per
+    class and per image.
     """
     from rich.console import Console
 

@@ -103,3 +103,44 @@ def strategy_options(after_loss):
         f"worker stops all: 75). {after_loss}",
     )
     return lambda command: strategy(worker_timeout(command))
+
+
+# `ctx.meta` key: the command's set argument takes a dataset name this time.
+_SOURCE_IS_DATASET = "udd_keras.source_is_dataset"
+
+
+class SetSource(click.ParamType):
+    """A synthetic-set file or a shipped set's name, as the file's path.
+
+    `udd_keras.sets.resolve` does the work: an existing file wins, then a
+    shipped set's name; anything else is one line listing the shipped names.
+    """
+
+    name = "set"
+
+    def convert(self, value, param, ctx):
+        if ctx is not None and ctx.meta.get(_SOURCE_IS_DATASET):
+            return value
+        from udd_keras.sets import resolve
+
+        return str(resolve(value))
+
+
+class SetArgument(click.Argument):
+    """A set argument (`SetSource`) that a flag can turn into a dataset name.
+
+    `@click.argument("source", cls=SetArgument, dataset_flag="full")`: with
+    `--full` given (before or after the argument), SOURCE is passed through
+    unresolved, as the dataset name it then is.
+    """
+
+    def __init__(self, param_decls, dataset_flag=None, **attrs):
+        attrs.setdefault("type", SetSource())
+        super().__init__(param_decls, **attrs)
+        self.dataset_flag = dataset_flag
+
+    def handle_parse_result(self, ctx, opts, args):
+        # `opts` holds every parsed flag, whatever the order they came in.
+        if self.dataset_flag is not None and opts.get(self.dataset_flag):
+            ctx.meta[_SOURCE_IS_DATASET] = True
+        return super().handle_parse_result(ctx, opts, args)

@@ -1,0 +1,448 @@
+"""Making a shipped set: distil, evaluate, write the set and its index entry.
+
+One command makes (or remakes) a shipped set, and that command is what its
+index entry records:
+
+```bash
+python -m udd_keras.sets.make digits-ipc1-udd --preset quick
+python -m udd_keras.sets.make fashion_mnist-ipc10-idc --preset cpu-hour
+```
+
+The name says what is distilled, `<dataset>-ipc<N>-<method>`; the method
+named wins over the preset's. The set is evaluated with the protocol
+(`udd_keras.evaluation.evaluate`, ConvNet-3, 300 epochs, test split, 5
+repeats) and again under a short recipe (30 epochs, width 16, 3 repeats), the
+check a test re-runs; both go into the set's metadata (`extra["accuracy"]`,
+`extra["check"]`) and its entry in `udd_keras/sets/data/index.json`
+(`udd_keras.sets.index`).
+"""
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import os
+import pathlib
+import platform
+import re
+import shlex
+import sys
+import tempfile
+import time
+
+from udd_keras.errors import UddError
+from udd_keras.files import atomic_write_json
+from udd_keras.sets.index import (
+    DATA_DIR,
+    INDEX_FILE,
+    INDEX_FORMAT,
+    ShippedSet,
+    read_index,
+)
+from udd_keras.training.recipe import TrainingRecipe
+
+NAME_PATTERN = re.compile(
+    r"^(?P<dataset>[a-z][a-z0-9_]*)-ipc(?P<ipc>[1-9][0-9]*)-(?P<method>[a-z]+)$"
+)
+# What a re-run of one check seed may differ from the check's mean by, beyond
+# 3 standard deviations of its runs: other CPUs and TensorFlow builds round
+# differently, and a short training amplifies that.
+CHECK_MARGIN = 0.05
+MODULE_COMMAND = "python -m udd_keras.sets.make"
+
+
+@dataclasses.dataclass(frozen=True)
+class ShippingProtocol:
+    """How a shipped set's accuracy is measured.
+
+    Attributes:
+        recipe: `TrainingRecipe` of the reported accuracy (the protocol's
+            defaults: ConvNet-3 width 128, 300 epochs).
+        repeats: int >= 1, trainings of the reported accuracy (seeds
+            `seed, seed + 1, ...`).
+        check_recipe: `TrainingRecipe` of the short check a test re-runs.
+        check_repeats: int >= 1, trainings of the check.
+        seed: int, the first evaluation seed.
+
+    Example:
+    >>> ShippingProtocol().check_recipe.epochs
+    30
+    """
+
+    recipe: TrainingRecipe = TrainingRecipe()
+    repeats: int = 5
+    check_recipe: TrainingRecipe = TrainingRecipe(epochs=30, width=16)
+    check_repeats: int = 3
+    seed: int = 0
+
+
+def parse_name(name):
+    """`(dataset, ipc, method)` of a set name `<dataset>-ipc<N>-<method>`.
+
+    Raises:
+        UddError: a name of another form.
+
+    Example:
+    >>> parse_name("fashion_mnist-ipc10-idc")
+    ('fashion_mnist', 10, 'idc')
+    """
+    match = NAME_PATTERN.match(str(name))
+    if not match:
+        raise UddError(
+            f"A shipped set's name is <dataset>-ipc<N>-<method>, e.g. "
+            f"'fashion_mnist-ipc1-udd'; got {name!r}."
+        )
+    return match["dataset"], int(match["ipc"]), match["method"]
+
+
+def check_settings(settings, method):
+    """`settings` as `DistillConfig` fields; the name's method must agree.
+
+    Raises:
+        UddError: a field `DistillConfig` does not have (or `dataset`/`ipc`,
+            which the name gives), or a `method` other than the name's.
+    """
+    from udd_keras.distillation.config import DistillConfig
+
+    settings = dict(settings or {})
+    allowed = sorted(
+        f.name
+        for f in dataclasses.fields(DistillConfig)
+        if f.name not in ("dataset", "ipc")
+    )
+    for key in settings:
+        if key not in allowed:
+            raise UddError(
+                f"Unknown distillation setting {key!r}; allowed: {', '.join(allowed)}."
+            )
+    if settings.get("method", method) != method:
+        raise UddError(
+            f"Setting method={settings['method']!r} contradicts the name's method "
+            f"{method!r}."
+        )
+    return settings
+
+
+def command_line(name, preset=None, settings=None, protocol=ShippingProtocol()):
+    """The `python -m udd_keras.sets.make ...` command that makes a set.
+
+    Only what differs from the defaults is spelled out.
+
+    Example:
+    >>> command_line("digits-ipc1-udd", "quick", {"seed": 1})
+    'python -m udd_keras.sets.make digits-ipc1-udd --preset quick --set seed=1'
+    """
+    default = ShippingProtocol()
+    words = [name]
+    if preset is not None:
+        words += ["--preset", preset]
+    for key, value in sorted((settings or {}).items()):
+        words += [
+            "--set",
+            f"{key}={json.dumps(value) if not isinstance(value, str) else value}",
+        ]
+    flags = {
+        "--repeats": (protocol.repeats, default.repeats),
+        "--epochs": (protocol.recipe.epochs, default.recipe.epochs),
+        "--width": (protocol.recipe.width, default.recipe.width),
+        "--check-repeats": (protocol.check_repeats, default.check_repeats),
+        "--check-epochs": (protocol.check_recipe.epochs, default.check_recipe.epochs),
+        "--check-width": (protocol.check_recipe.width, default.check_recipe.width),
+        "--seed": (protocol.seed, default.seed),
+    }
+    for flag, (value, default_value) in flags.items():
+        if value != default_value:
+            words += [flag, str(value)]
+    return f"{MODULE_COMMAND} {shlex.join(words)}"
+
+
+def _cpu_model():
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _accuracy(result, split="test"):
+    """The index's accuracy dict of an evaluation's `ModelResult`."""
+    fingerprint = getattr(result, "protocol_fingerprint", None)
+    return {
+        "mean": result.accuracy_mean,
+        "std": result.accuracy_std,
+        "n": len(result.runs),
+        "runs": list(result.accuracies),
+        "split": split,
+        "epochs": result.epochs,
+        "model": result.model,
+        "seeds": [run.seed for run in result.runs],
+        "protocol_fingerprint": fingerprint,
+    }
+
+
+def _check_range(check):
+    spread = 3 * check["std"] + CHECK_MARGIN
+    return [max(0.0, check["mean"] - spread), min(1.0, check["mean"] + spread)]
+
+
+def _sha256(file):
+    return hashlib.sha256(pathlib.Path(file).read_bytes()).hexdigest()
+
+
+def make_set(
+    name,
+    preset=None,
+    settings=None,
+    protocol=None,
+    folder=DATA_DIR,
+    data_dir=None,
+    on_progress=None,
+):
+    """Distils, evaluates and writes a shipped set and its index entry.
+
+    Args:
+        name: str, `<dataset>-ipc<N>-<method>`, e.g. `"digits-ipc1-udd"`.
+        preset: str or None, a distillation preset (`"quick"`, `"cpu-hour"`,
+            `"paper"`); None is the paper's settings.
+        settings: dict of `DistillConfig` fields over the preset's, or None.
+        protocol: `ShippingProtocol`, or None for the defaults.
+        folder: where the set file and `index.json` go (default: the
+            package's `udd_keras/sets/data`).
+        data_dir: optional folder passed to `load_dataset`.
+        on_progress: optional `fn(text)` told what is being done.
+
+    Returns:
+        `ShippedSet` of the written set.
+
+    Raises:
+        UddError: a bad name or setting (before anything runs), or any error
+            of the distillation or the evaluation.
+
+    Example:
+    >>> make_set("digits-ipc1-udd", preset="quick")  # doctest: +SKIP
+    ShippedSet(name='digits-ipc1-udd', ...)
+    """
+    from udd_keras import __version__
+    from udd_keras.distillation import distill
+    from udd_keras.evaluation import evaluate
+    from udd_keras.tfrecords import read_synthetic_set, write_synthetic_set
+
+    dataset, ipc, method = parse_name(name)
+    settings = check_settings(settings, method)
+    protocol = protocol or ShippingProtocol()
+    tell = on_progress or (lambda text: None)
+    folder = pathlib.Path(folder)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"udd-keras-{name}-") as workdir:
+        tell(f"distilling {dataset}, IPC {ipc}, {method}")
+        distill(
+            dataset,
+            ipc=ipc,
+            out_dir=pathlib.Path(workdir) / "run",
+            preset=preset,
+            data_dir=data_dir,
+            progress=on_progress is not None,
+            **{**settings, "method": method},
+        )
+        distilled = pathlib.Path(workdir) / "run" / "synthetic.tfrecord"
+        distill_seconds = time.monotonic() - started
+        tell(f"evaluating: {protocol.repeats} x {protocol.recipe.epochs} epochs")
+        report = evaluate(
+            distilled,
+            protocol.recipe,
+            repeats=protocol.repeats,
+            seed=protocol.seed,
+            data_dir=data_dir,
+        )
+        accuracy = _accuracy(report.results[0])
+        accuracy["width"] = protocol.recipe.width
+        check_recipe = protocol.check_recipe
+        tell(f"checking: {protocol.check_repeats} x {check_recipe.epochs} epochs")
+        check_report = evaluate(
+            distilled,
+            protocol.check_recipe,
+            repeats=protocol.check_repeats,
+            seed=protocol.seed,
+            data_dir=data_dir,
+        )
+        check = _accuracy(check_report.results[0])
+        check["width"] = protocol.check_recipe.width
+        check["range"] = _check_range(check)
+        synthetic = read_synthetic_set(distilled)
+    meta = synthetic.metadata
+    meta.extra = {**meta.extra, "accuracy": accuracy, "check": check}
+    file = folder / f"{name}.tfrecord"
+    write_synthetic_set(
+        file,
+        synthetic.images,
+        synthetic.labels,
+        meta,
+        boxes=synthetic.boxes,
+        soft_labels=synthetic.soft_labels,
+    )
+    import tensorflow as tf
+
+    entry = {
+        "file": file.name,
+        "sha256": _sha256(file),
+        "bytes": file.stat().st_size,
+        "dataset": dataset,
+        "ipc": ipc,
+        "method": method,
+        "num_classes": meta.num_classes,
+        "accuracy": accuracy,
+        "check": check,
+        "command": command_line(name, preset, settings, protocol),
+        "distillation": {
+            "preset": preset,
+            "settings": settings,
+            "formation": meta.extra.get("formation"),
+            "decode": meta.extra.get("decode"),
+        },
+        "made": {
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+            "udd_keras": __version__,
+            "tensorflow": tf.__version__,
+            "python": platform.python_version(),
+            "cpu": _cpu_model(),
+            "cores": os.cpu_count(),
+            "seconds": round(time.monotonic() - started, 1),
+            "distill_seconds": round(distill_seconds, 1),
+        },
+    }
+    index = read_index(folder)
+    index["format"] = INDEX_FORMAT
+    index["sets"] = {**index["sets"], name: entry}
+    index["sets"] = dict(sorted(index["sets"].items()))
+    atomic_write_json(folder / INDEX_FILE, index)
+    return ShippedSet.from_entry(name, entry, folder)
+
+
+def parse_setting(text):
+    """`"KEY=VALUE"` -> `(key, value)`, the value read as JSON where it is one.
+
+    Example:
+    >>> parse_setting("lr_img=0.01"), parse_setting("formation=tiles")
+    (('lr_img', 0.01), ('formation', 'tiles'))
+    """
+    key, separator, value = str(text).partition("=")
+    if not separator or not key:
+        raise UddError(f"--set takes KEY=VALUE (a distillation setting); got {text!r}.")
+    try:
+        return key, json.loads(value)
+    except ValueError:
+        return key, value
+
+
+def _command():
+    import click
+
+    from udd_keras.distillation.presets import PRESETS
+
+    default = ShippingProtocol()
+
+    @click.command(context_settings={"help_option_names": ["-h", "--help"]})
+    @click.argument("name")
+    @click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None)
+    @click.option(
+        "--set",
+        "settings",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="A distillation setting (DistillConfig field); repeat for several.",
+    )
+    @click.option("--repeats", type=int, default=default.repeats, show_default=True)
+    @click.option(
+        "--epochs", type=int, default=default.recipe.epochs, show_default=True
+    )
+    @click.option("--width", type=int, default=default.recipe.width, show_default=True)
+    @click.option(
+        "--check-repeats", type=int, default=default.check_repeats, show_default=True
+    )
+    @click.option(
+        "--check-epochs",
+        type=int,
+        default=default.check_recipe.epochs,
+        show_default=True,
+    )
+    @click.option(
+        "--check-width", type=int, default=default.check_recipe.width, show_default=True
+    )
+    @click.option(
+        "--seed",
+        type=int,
+        default=default.seed,
+        show_default=True,
+        help="First evaluation seed.",
+    )
+    @click.option(
+        "--out",
+        type=click.Path(file_okay=False),
+        default=str(DATA_DIR),
+        show_default=True,
+        help="Folder of the set files and index.json.",
+    )
+    @click.option("--data-dir", type=click.Path(file_okay=False), default=None)
+    def make(
+        name,
+        preset,
+        settings,
+        repeats,
+        epochs,
+        width,
+        check_repeats,
+        check_epochs,
+        check_width,
+        seed,
+        out,
+        data_dir,
+    ):
+        """Distil, evaluate and ship the set NAME (<dataset>-ipc<N>-<method>)."""
+        from rich.console import Console
+
+        console = Console(stderr=True)
+        protocol = ShippingProtocol(
+            recipe=TrainingRecipe(epochs=epochs, width=width),
+            repeats=repeats,
+            check_recipe=TrainingRecipe(epochs=check_epochs, width=check_width),
+            check_repeats=check_repeats,
+            seed=seed,
+        )
+        shipped = make_set(
+            name,
+            preset=preset,
+            settings=dict(parse_setting(text) for text in settings),
+            protocol=protocol,
+            folder=out,
+            data_dir=data_dir,
+            on_progress=lambda text: console.print(text),
+        )
+        accuracy = shipped.accuracy
+        mean, std = 100 * accuracy["mean"], 100 * accuracy["std"]
+        click.echo(
+            f"{shipped.name}: {mean:.2f} ± {std:.2f} % "
+            f"(n {accuracy['n']}, {accuracy['epochs']} epochs, {accuracy['split']}); "
+            f"wrote {shipped.path}"
+        )
+
+    return make
+
+
+def main(argv=None):
+    """`python -m udd_keras.sets.make NAME ...`; user mistakes are one line."""
+    import click
+
+    try:
+        _command().main(args=argv, prog_name=MODULE_COMMAND, standalone_mode=False)
+    except click.ClickException as error:
+        click.echo(f"Error: {error.format_message()}", err=True)
+        sys.exit(error.exit_code)
+    except UddError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(error.exit_code)
+
+
+if __name__ == "__main__":
+    main()
