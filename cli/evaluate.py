@@ -5,7 +5,7 @@ import pathlib
 import click
 
 from udd_keras.choices import CURVES
-from udd_keras.cli.options import recipe_option, strategy_options
+from udd_keras.cli.options import SetArgument, recipe_option, strategy_options
 from udd_keras.training.recipe import DEFAULTS
 
 
@@ -208,7 +208,7 @@ def results_table(report):
 
 
 @click.command()
-@click.argument("source")
+@click.argument("source", cls=SetArgument, dataset_flag="full")
 @click.option(
     "--model",
     "models",
