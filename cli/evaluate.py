@@ -146,8 +146,10 @@ def percent(mean, std):
 def results_table(report):
     """A rich table of mean +- std test accuracy (%) per model.
 
-    With baselines, also the random coreset's accuracy, IOR and HLR (points),
-    and a caption naming each full-data figure's source or why HLR is absent.
+    With baselines, also the random coreset's accuracy, IOR and HLR (points)
+    and LRS (DD-Ranking's label-robust score, 0-100), and a caption naming
+    each full-data figure's source or why HLR and LRS are absent. The caption
+    ends with each model's protocol fingerprint.
     """
     from rich.table import Table
 
@@ -163,7 +165,7 @@ def results_table(report):
     show_hlr = any(b.hlr is not None for b in baselines.values())
     if baselines:
         columns += ["Random coreset (%)", "IOR (pts)"]
-        columns += ["HLR (pts)"] if show_hlr else []
+        columns += ["HLR (pts)", "LRS"] if show_hlr else []
         columns += ["Runs", "Seconds"]
         epochs = sorted({result.epochs for result in report.results})
         title += ", " + "/".join(map(str, epochs)) + " epochs"
@@ -179,9 +181,10 @@ def results_table(report):
         baseline = baselines.get(result.model)
         if baseline is not None:
             coreset = baseline.random_coreset
-            hlr = "-"
+            hlr = lrs = "-"
             if baseline.hlr is not None:
                 hlr = percent(baseline.hlr_mean, baseline.hlr_std)
+                lrs = percent(baseline.lrs_mean, baseline.lrs_std)
                 captions.append(
                     f"{result.model}: full data {100 * baseline.full_accuracy:.2f}%, "
                     f"{baseline.full_accuracy_source}"
@@ -192,18 +195,30 @@ def results_table(report):
                 percent(coreset.accuracy_mean, coreset.accuracy_std),
                 percent(baseline.ior_mean, baseline.ior_std),
             ]
-            row += [hlr] if show_hlr else []
+            row += [hlr, lrs] if show_hlr else []
             seconds += coreset.seconds
         epochs = [] if baselines else [str(result.epochs)]
         row += [str(len(result.runs)), *epochs, f"{seconds:.1f}"]
         table.add_row(*row)
     if baselines:
-        captions.insert(
-            0,
+        legend = (
             "IOR = set - random coreset (same IPC, seeds and protocol); "
-            "HLR = full data - set; mean ± std over paired repeats",
+            "HLR = full data - set; "
         )
-        table.caption = "\n".join(captions)
+        if show_hlr:
+            legend += (
+                f"LRS = DD-Ranking's label-robust score (w = "
+                f"{next(iter(baselines.values())).lrs_weight:g}); "
+            )
+        captions.insert(0, legend + "mean ± std over paired repeats")
+    fingerprints = [
+        f"{result.model}: {result.protocol_fingerprint}"
+        for result in report.results
+        if result.protocol_fingerprint is not None
+    ]
+    if fingerprints:
+        captions.append("Protocol fingerprint: " + ", ".join(fingerprints))
+    table.caption = "\n".join(captions) if captions else None
     return table
 
 

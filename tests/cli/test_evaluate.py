@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from udd_keras.cli.main import cli, main
 from udd_keras.data import load_dataset
+from udd_keras.evaluation.baselines import label_robust_score
 from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
 
 FAST = ["--epochs", "1", "--repeats", "2", "--width", "4", "--eval-every", "1"]
@@ -32,8 +33,12 @@ def test_evaluate_writes_json_png_and_prints_the_table(tmp_path, digits_set):
     assert len(entry["accuracies"]) == 2 and entry["epochs"] == 1
     for key in ("accuracy_mean", "accuracy_std", "seconds"):
         assert isinstance(entry[key], float)
+    assert entry["protocol"]["epochs"] == 1 and entry["protocol"]["width"] == 4
+    assert re.fullmatch(r"[0-9a-f]{12}", entry["protocol_fingerprint"])
     assert (tmp_path / "report.png").read_bytes()[:4] == b"\x89PNG"
     assert "convnet3" in result.output and "±" in result.output
+    fingerprint = entry["protocol_fingerprint"]
+    assert f"Protocol fingerprint: convnet3: {fingerprint}" in result.output
 
 
 def test_several_models_and_explicit_png(tmp_path, digits_set):
@@ -179,8 +184,15 @@ def test_soft_labels_and_baselines_in_json_and_table(tmp_path, soft_digits_set):
     assert baseline["full_accuracy"] == 0.975
     assert baseline["hlr"] == pytest.approx([0.975 - a for a in entry["accuracies"]])
     assert "(--full-accuracy)" in baseline["full_accuracy_source"]
+    assert baseline["lrs"] == pytest.approx(
+        label_robust_score(baseline["ior"], baseline["hlr"])
+    )
+    assert entry["protocol"]["labels"] == "soft"
+    assert entry["protocol"]["temperature"] == 2.0
+    coreset_protocol = baseline["random_coreset"]["protocol"]
+    assert (coreset_protocol["labels"], coreset_protocol["decode"]) == ("hard", "none")
     # The table may wrap cells at the runner's 80 columns.
-    for text in ("IOR", "HLR", "coreset", "soft labels (T = 2)", "97.50%"):
+    for text in ("IOR", "HLR", "LRS", "coreset", "soft labels (T = 2)", "97.50%"):
         assert text in result.output, text
 
 

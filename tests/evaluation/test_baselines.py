@@ -11,6 +11,7 @@ from udd_keras.evaluation.baselines import (
     check_baseline_arguments,
     compare_with_baselines,
     full_data_accuracy,
+    label_robust_score,
 )
 
 
@@ -120,3 +121,35 @@ def test_baseline_arguments():
     for bad in (0, -5.0, 100.5, float("nan"), "90"):
         with pytest.raises(UddError, match=r"percentage in \(0, 100\], got"):
             check_baseline_arguments(True, bad)
+
+
+def test_label_robust_score_by_hand():
+    # alpha = 0.5 * 0.2 - 0.5 * 0.1 = 0.05;
+    # (e^0.05 - e^-1) / (e - e^-1) = (1.051271 - 0.367879) / 2.350402 = 0.290755
+    assert label_robust_score(0.2, 0.1) == pytest.approx(0.290755, abs=1e-6)
+    # alpha = 1 * 0.2 = 0.2: (1.221403 - 0.367879) / 2.350402 = 0.363139
+    assert label_robust_score(0.2, 0.1, weight=1.0) == pytest.approx(0.363139, abs=1e-6)
+    # The ends of alpha's range [-1, 1] map to 0 and 1.
+    assert label_robust_score(1.0, 0.0, weight=1.0) == pytest.approx(1.0)
+    assert label_robust_score(-1.0, 1.0) == pytest.approx(0.0)
+    for bad in (-0.1, 1.5, True, "0.5"):
+        with pytest.raises(
+            UddError, match=r"LRS weight must be a number in \[0, 1\], got"
+        ):
+            label_robust_score(0.2, 0.1, weight=bad)
+
+
+def test_lrs_per_repeat_pair_in_the_comparison_and_json():
+    comparison = compare_with_baselines(
+        _result([0.6, 0.8]), _result([0.5, 0.5]).runs, "digits", full_accuracy=0.95
+    )
+    # IOR (0.1, 0.3), HLR (0.35, 0.15): alpha -0.125 and 0.075, so
+    # (0.882497 - 0.367879) / 2.350402 = 0.218949 and
+    # (1.077884 - 0.367879) / 2.350402 = 0.302078.
+    assert comparison.lrs == pytest.approx([0.218949, 0.302078], abs=1e-6)
+    assert comparison.lrs_mean == pytest.approx((0.218949 + 0.302078) / 2, abs=1e-6)
+    assert comparison.lrs_std == pytest.approx((0.302078 - 0.218949) / 2, abs=1e-6)
+    entry = comparison.to_dict()
+    assert entry["lrs"] == comparison.lrs and entry["lrs_weight"] == 0.5
+    no_full = compare_with_baselines(_result([0.6]), _result([0.5]).runs, "digits")
+    assert no_full.lrs is None and no_full.to_dict()["lrs_mean"] is None

@@ -10,7 +10,8 @@ every accuracy of the report):
 
 - IOR, improvement over random: `acc(set) - acc(random coreset)`;
 - HLR, hard-label recovery: `acc(full data) - acc(set)`, the accuracy still
-  missing to training on the whole training set (0 would be full recovery).
+  missing to training on the whole training set (0 would be full recovery);
+- LRS, label-robust score: both in one number, `label_robust_score`.
 
 The full-data accuracy is the one given (`full_accuracy_percent`), else the UDD
 paper's Table 1 figure for ConvNet-3 on the datasets it lists
@@ -27,6 +28,7 @@ import numpy as np
 
 from udd_keras.coreset.selection import check_ipc, random_selection
 from udd_keras.errors import UddError
+from udd_keras.evaluation.fingerprint import DECODE_NONE
 from udd_keras.evaluation.report import ModelResult
 
 # UDD paper, Table 1: ConvNet-3 trained on the whole training set, top-1 test
@@ -46,6 +48,55 @@ PAPER_FULL_ACCURACY_SOURCE = (
 GIVEN_FULL_ACCURACY_SOURCE = "given by the user (--full-accuracy)"
 # The label of coreset runs in progress callbacks: `f"{model}/{...}"`.
 RANDOM_CORESET_LABEL = "random-coreset"
+# DD-Ranking's default weight of IOR in LRS (its leaderboard's `w = 0.5`).
+DEFAULT_LRS_WEIGHT = 0.5
+
+
+def label_robust_score(ior, hlr, weight=DEFAULT_LRS_WEIGHT):
+    """DD-Ranking's label-robust score (LRS) of an IOR and an HLR.
+
+    `alpha = w * IOR - (1 - w) * HLR`, then
+    `LRS = (exp(alpha) - exp(-1)) / (e - exp(-1))`, with IOR and HLR as
+    fractions, so that `alpha` lies in [-1, 1] and LRS in [0, 1] (DD-Ranking
+    reports it x 100, as a percentage). Higher is better: a set far above the
+    random coreset (large IOR) that recovers the full-data accuracy (small
+    HLR) scores near 1.
+
+    Source: Li et al., "DD-Ranking: Rethinking the Evaluation of Dataset
+    Distillation" (arXiv:2505.13300), and its documentation
+    (github.com/NUS-HPC-AI-Lab/DD-Ranking, README "Label-Robust Score" and
+    `doc/introduction.md`), where `w` defaults to 0.5. Its code computes LRS per
+    evaluation round and reports mean and std over the rounds, as
+    `BaselineComparison` does over the paired repeats.
+
+    Args:
+        ior: float or array, improvement over random, a fraction.
+        hlr: float or array, hard-label recovery, a fraction.
+        weight: float in [0, 1], `w`, the weight of IOR (HLR gets `1 - w`).
+
+    Returns:
+        float (or a float64 array for array inputs), LRS as a fraction.
+
+    Raises:
+        UddError: a weight outside [0, 1].
+
+    Example:
+    >>> round(label_robust_score(0.2, 0.1), 6)  # alpha = 0.05
+    0.290755
+    >>> [round(label_robust_score(i, h), 6) for i, h in [(1, 0), (-1, 1), (0, 1)]]
+    [0.544946, 0.0, 0.101536]
+    """
+    if (
+        isinstance(weight, bool)
+        or not isinstance(weight, (int, float, np.integer, np.floating))
+        or not 0 <= weight <= 1
+    ):
+        raise UddError(f"LRS weight must be a number in [0, 1], got {weight!r}.")
+    alpha = weight * np.asarray(ior, np.float64) - (1 - weight) * np.asarray(
+        hlr, np.float64
+    )
+    score = (np.exp(alpha) - math.exp(-1)) / (math.e - math.exp(-1))
+    return float(score) if np.ndim(score) == 0 else score
 
 
 def check_baseline_arguments(baselines, full_accuracy_percent):
@@ -141,6 +192,8 @@ class BaselineComparison:
         full_accuracy_source: str naming where `full_accuracy` comes from, or
             None.
         note: str, why HLR is left out, or None.
+        lrs_weight: float in [0, 1], the weight of IOR in LRS
+            (`label_robust_score`; DD-Ranking's default 0.5).
     """
 
     model: str
@@ -149,6 +202,7 @@ class BaselineComparison:
     full_accuracy: float | None = None
     full_accuracy_source: str | None = None
     note: str | None = None
+    lrs_weight: float = DEFAULT_LRS_WEIGHT
 
     @property
     def ior(self):
@@ -183,6 +237,23 @@ class BaselineComparison:
     def hlr_std(self):
         return None if self.hlr is None else _summary(self.hlr)[1]
 
+    @property
+    def lrs(self):
+        """list of floats, LRS per repeat pair (`label_robust_score`), or None
+        when HLR is left out."""
+        if self.hlr is None:
+            return None
+        scores = label_robust_score(self.ior, self.hlr, self.lrs_weight)
+        return [float(score) for score in scores]
+
+    @property
+    def lrs_mean(self):
+        return None if self.lrs is None else _summary(self.lrs)[0]
+
+    @property
+    def lrs_std(self):
+        return None if self.lrs is None else _summary(self.lrs)[1]
+
     def to_dict(self):
         return {
             "model": self.model,
@@ -195,6 +266,10 @@ class BaselineComparison:
             "hlr_mean": self.hlr_mean,
             "hlr_std": self.hlr_std,
             "hlr": self.hlr,
+            "lrs_weight": self.lrs_weight,
+            "lrs_mean": self.lrs_mean,
+            "lrs_std": self.lrs_std,
+            "lrs": self.lrs,
             "note": self.note,
         }
 
@@ -249,11 +324,19 @@ def compare_with_baselines(result, coreset_runs, dataset_name, full_accuracy=Non
     accuracy, source, note = full_data_accuracy(
         dataset_name, result.model, full_accuracy
     )
+    protocol = None
+    if result.protocol is not None:
+        # Real images as they are, with their class labels.
+        protocol = dict(result.protocol, labels="hard", temperature=None)
+        protocol["decode"] = DECODE_NONE
     return BaselineComparison(
         model=result.model,
         set_accuracies=result.accuracies,
         random_coreset=ModelResult(
-            model=result.model, runs=coreset_runs, epochs=result.epochs
+            model=result.model,
+            runs=coreset_runs,
+            epochs=result.epochs,
+            protocol=protocol,
         ),
         full_accuracy=accuracy,
         full_accuracy_source=source,

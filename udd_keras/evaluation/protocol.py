@@ -35,6 +35,7 @@ from udd_keras.evaluation.baselines import (
     compare_with_baselines,
     random_coreset_runs,
 )
+from udd_keras.evaluation.fingerprint import DECODE_NONE, DECODE_REGIONS, protocol_of
 from udd_keras.evaluation.finished_runs import track_runs
 from udd_keras.evaluation.report import EvaluationReport, ModelResult
 from udd_keras.evaluation.run import (
@@ -309,7 +310,8 @@ def evaluate_arrays(
             `evaluate`.
 
     Returns:
-        list of `ModelResult`, one per model.
+        list of `ModelResult`, one per model, each with its protocol (decode
+        `"none"`: the arrays as given; labels `"soft"` for 2-D `y_train`).
 
     Example:
     >>> from udd_keras.data import load_dataset
@@ -319,7 +321,18 @@ def evaluate_arrays(
     """
     recipe = recipe or TrainingRecipe()
     runs = evaluation_runs(recipe, models, repeats, seed, eval_every, strategy)
-    return _train_models(x_train, y_train, dataset, recipe, runs, callbacks)
+    results = _train_models(x_train, y_train, dataset, recipe, runs, callbacks)
+    labels = "soft" if np.ndim(y_train) == 2 else "hard"
+    _record_protocols(results, recipe, dataset, labels, None, DECODE_NONE)
+    return results
+
+
+def _record_protocols(results, recipe, dataset, labels, temperature, decode):
+    """Gives every `ModelResult` its protocol (`fingerprint.protocol_of`)."""
+    for result in results:
+        result.protocol = protocol_of(
+            recipe.replace(model=result.model), dataset, labels, temperature, decode
+        )
 
 
 def _report(source, dataset, ipc, method, train, recipe, runs, callbacks, progress):
@@ -381,7 +394,9 @@ def evaluate(
             baselines, progress file), or None for none.
 
     Returns:
-        `EvaluationReport` (`ipc` None with `options.full`).
+        `EvaluationReport` (`ipc` None with `options.full`); each model's
+        result carries its protocol and fingerprint
+        (`udd_keras.evaluation.fingerprint`).
 
     Example:
     >>> report = evaluate("out/synthetic.tfrecord")  # doctest: +SKIP
@@ -414,6 +429,14 @@ def evaluate(
         )
         if not options.full:
             report.settings["temperature"] = options.temperature
+        _record_protocols(
+            report.results,
+            recipe,
+            dataset,
+            report.settings["labels"],
+            options.temperature,
+            DECODE_NONE if options.full else DECODE_REGIONS,
+        )
         if options.baselines:
             report.baselines = _baselines(
                 report, dataset, ipc, recipe, runs, callbacks, options.full_accuracy

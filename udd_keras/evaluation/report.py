@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from udd_keras.evaluation.fingerprint import fingerprint
 from udd_keras.evaluation.run import EvalRun
 from udd_keras.files import atomic_write_json
 
@@ -16,11 +17,20 @@ class ModelResult:
         model: str, the model name.
         runs: list of `EvalRun`, one per repeat (seeds `seed, seed + 1, ...`).
         epochs: int, training epochs of every run.
+        protocol: dict, how the runs were measured
+            (`udd_keras.evaluation.fingerprint.protocol_of`), or None when not
+            recorded.
     """
 
     model: str
     runs: list[EvalRun]
     epochs: int
+    protocol: dict | None = None
+
+    @property
+    def protocol_fingerprint(self):
+        """str, 12 hex digits identifying `protocol`, or None without one."""
+        return None if self.protocol is None else fingerprint(self.protocol)
 
     @property
     def accuracies(self):
@@ -61,6 +71,8 @@ class ModelResult:
             "epochs": self.epochs,
             "seconds": self.seconds,
             "seeds": [run.seed for run in self.runs],
+            "protocol": None if self.protocol is None else dict(self.protocol),
+            "protocol_fingerprint": self.protocol_fingerprint,
             "curve": {
                 "epochs": epochs.tolist(),
                 "mean": mean.tolist(),
@@ -99,11 +111,14 @@ class EvaluationReport:
     def to_dict(self):
         """The JSON form: source, dataset, ipc, results, settings, baselines.
 
+        Each entry of `results` carries its `protocol` (a readable dict) and
+        `protocol_fingerprint` (12 hex digits; `udd_keras.evaluation.fingerprint`).
         `baselines` is null without baselines, else one entry per model:
         `random_coreset` (a result like those in `results`), `ior_mean`,
         `ior_std`, `ior` (per repeat), `full_accuracy`,
-        `full_accuracy_source`, `hlr_mean`, `hlr_std`, `hlr` (null when no
-        full-data accuracy is known, with the reason in `note`); fractions.
+        `full_accuracy_source`, `hlr_mean`, `hlr_std`, `hlr`, `lrs_weight`,
+        `lrs_mean`, `lrs_std`, `lrs` (HLR and LRS null when no full-data
+        accuracy is known, with the reason in `note`); fractions.
         """
         return {
             "source": self.source,
