@@ -285,7 +285,7 @@ def results_table(report):
     "--baselines",
     is_flag=True,
     help="Also train on random coresets of the same IPC (same seeds and "
-    "protocol); report IOR and HLR.",
+    "protocol); report IOR, HLR and LRS.",
 )
 @click.option(
     "--full-accuracy",

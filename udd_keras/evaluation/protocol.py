@@ -10,10 +10,12 @@ the same on the whole real training set of a dataset (the upper bound).
 
 `EvaluationOptions` of `evaluate`: `soft_labels=True` trains on the soft labels
 the set stores (`udd_keras.evaluation.soft_labels`, with a temperature),
-`baselines=True` also trains on random coresets of the same IPC and reports IOR
-and HLR (`udd_keras.evaluation.baselines`), and `progress_path` keeps finished
-runs so that an interrupted evaluation resumes
-(`udd_keras.evaluation.finished_runs`).
+`baselines=True` also trains on random coresets of the same IPC and reports IOR,
+HLR and LRS (`udd_keras.evaluation.baselines`), and `progress_path` keeps
+finished runs so that an interrupted evaluation resumes
+(`udd_keras.evaluation.finished_runs`). Every model's result records the
+protocol it was measured under, and its fingerprint
+(`udd_keras.evaluation.fingerprint`).
 
 Callbacks (`udd_keras.training.Callback`, or any object with some of the
 hooks): before each run `on_run_start(model, repeat, seed)` and
@@ -70,7 +72,7 @@ class EvaluationOptions:
             (`udd_keras.evaluation.soft_labels`). Only with `soft_labels`.
         baselines: bool, also train each model, repeat by repeat with the
             same seeds and recipe, on a random coreset of real training images
-            with the set's IPC, and report IOR and HLR
+            with the set's IPC, and report IOR, HLR and LRS
             (`udd_keras.evaluation.baselines`) in `report.baselines`.
         full_accuracy_percent: float in (0, 100], the full-data accuracy HLR
             is measured against; None looks it up in the paper (ConvNet-3)
