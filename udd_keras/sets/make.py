@@ -11,7 +11,7 @@ python -m udd_keras.sets.make fashion_mnist-ipc10-idc --preset cpu-hour
 The name says what is distilled, `<dataset>-ipc<N>-<method>`; the method
 named wins over the preset's. The set is evaluated with the protocol
 (`udd_keras.evaluation.evaluate`, ConvNet-3, 300 epochs, test split, 5
-repeats) and again under a short recipe (30 epochs, width 16, 3 repeats), the
+repeats) and again under a short recipe (100 epochs, width 32, 3 repeats), the
 check a test re-runs; both go into the set's metadata (`extra["accuracy"]`,
 `extra["check"]`) and its entry in `udd_keras/sets/data/index.json`
 (`udd_keras.sets.index`).
@@ -53,27 +53,42 @@ MODULE_COMMAND = "python -m udd_keras.sets.make"
 
 @dataclasses.dataclass(frozen=True)
 class ShippingProtocol:
-    """How a shipped set's accuracy is measured.
+    """How a shipped set's accuracy is measured (ConvNet-3, the protocol's recipe).
 
     Attributes:
-        recipe: `TrainingRecipe` of the reported accuracy (the protocol's
-            defaults: ConvNet-3 width 128, 300 epochs).
+        epochs: int, training epochs of the reported accuracy (300).
+        width: int, ConvNet-3 width of the reported accuracy (128).
         repeats: int >= 1, trainings of the reported accuracy (seeds
             `seed, seed + 1, ...`).
-        check_recipe: `TrainingRecipe` of the short check a test re-runs.
+        check_epochs: int, epochs of the short check a test re-runs (100).
+        check_width: int, ConvNet-3 width of the check (32).
         check_repeats: int >= 1, trainings of the check.
         seed: int, the first evaluation seed.
 
     Example:
     >>> ShippingProtocol().check_recipe.epochs
-    30
+    100
     """
 
-    recipe: TrainingRecipe = TrainingRecipe()
+    epochs: int = 300
+    width: int = 128
     repeats: int = 5
-    check_recipe: TrainingRecipe = TrainingRecipe(epochs=30, width=16)
+    check_epochs: int = 100
+    check_width: int = 32
     check_repeats: int = 3
     seed: int = 0
+
+    @property
+    def recipe(self):
+        """`TrainingRecipe` of the reported accuracy."""
+        return TrainingRecipe(epochs=self.epochs, width=self.width)
+
+    @property
+    def check_recipe(self):
+        """`TrainingRecipe` of the check: its final accuracy only, no curve."""
+        return TrainingRecipe(
+            epochs=self.check_epochs, width=self.check_width, curve="final"
+        )
 
 
 def parse_name(name):
@@ -141,18 +156,10 @@ def command_line(name, preset=None, settings=None, protocol=ShippingProtocol()):
             "--set",
             f"{key}={json.dumps(value) if not isinstance(value, str) else value}",
         ]
-    flags = {
-        "--repeats": (protocol.repeats, default.repeats),
-        "--epochs": (protocol.recipe.epochs, default.recipe.epochs),
-        "--width": (protocol.recipe.width, default.recipe.width),
-        "--check-repeats": (protocol.check_repeats, default.check_repeats),
-        "--check-epochs": (protocol.check_recipe.epochs, default.check_recipe.epochs),
-        "--check-width": (protocol.check_recipe.width, default.check_recipe.width),
-        "--seed": (protocol.seed, default.seed),
-    }
-    for flag, (value, default_value) in flags.items():
-        if value != default_value:
-            words += [flag, str(value)]
+    for field in dataclasses.fields(ShippingProtocol):
+        value = getattr(protocol, field.name)
+        if value != getattr(default, field.name):
+            words += ["--" + field.name.replace("_", "-"), str(value)]
     return f"{MODULE_COMMAND} {shlex.join(words)}"
 
 
@@ -248,7 +255,7 @@ def make_set(
         )
         distilled = pathlib.Path(workdir) / "run" / "synthetic.tfrecord"
         distill_seconds = time.monotonic() - started
-        tell(f"evaluating: {protocol.repeats} x {protocol.recipe.epochs} epochs")
+        tell(f"evaluating: {protocol.repeats} x {protocol.epochs} epochs")
         report = evaluate(
             distilled,
             protocol.recipe,
@@ -257,9 +264,8 @@ def make_set(
             data_dir=data_dir,
         )
         accuracy = _accuracy(report.results[0])
-        accuracy["width"] = protocol.recipe.width
-        check_recipe = protocol.check_recipe
-        tell(f"checking: {protocol.check_repeats} x {check_recipe.epochs} epochs")
+        accuracy["width"] = protocol.width
+        tell(f"checking: {protocol.check_repeats} x {protocol.check_epochs} epochs")
         check_report = evaluate(
             distilled,
             protocol.check_recipe,
@@ -268,7 +274,7 @@ def make_set(
             data_dir=data_dir,
         )
         check = _accuracy(check_report.results[0])
-        check["width"] = protocol.check_recipe.width
+        check["width"] = protocol.check_width
         check["range"] = _check_range(check)
         synthetic = read_synthetic_set(distilled)
     meta = synthetic.metadata
@@ -336,6 +342,18 @@ def parse_setting(text):
         return key, value
 
 
+# Help of the evaluation flags, one per `ShippingProtocol` field.
+PROTOCOL_HELP = {
+    "epochs": "Training epochs of the reported accuracy.",
+    "width": "ConvNet-3 width of the reported accuracy.",
+    "repeats": "Trainings of the reported accuracy.",
+    "check_epochs": "Training epochs of the short check.",
+    "check_width": "ConvNet-3 width of the short check.",
+    "check_repeats": "Trainings of the short check.",
+    "seed": "First evaluation seed.",
+}
+
+
 def _command():
     import click
 
@@ -343,9 +361,26 @@ def _command():
 
     default = ShippingProtocol()
 
+    def protocol_options(command):
+        for field in reversed(dataclasses.fields(ShippingProtocol)):
+            command = click.option(
+                "--" + field.name.replace("_", "-"),
+                field.name,
+                type=int,
+                default=getattr(default, field.name),
+                show_default=True,
+                help=PROTOCOL_HELP[field.name],
+            )(command)
+        return command
+
     @click.command(context_settings={"help_option_names": ["-h", "--help"]})
     @click.argument("name")
-    @click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None)
+    @click.option(
+        "--preset",
+        type=click.Choice(sorted(PRESETS)),
+        default=None,
+        help="Distillation preset.  [default: the paper's settings]",
+    )
     @click.option(
         "--set",
         "settings",
@@ -353,30 +388,7 @@ def _command():
         metavar="KEY=VALUE",
         help="A distillation setting (DistillConfig field); repeat for several.",
     )
-    @click.option("--repeats", type=int, default=default.repeats, show_default=True)
-    @click.option(
-        "--epochs", type=int, default=default.recipe.epochs, show_default=True
-    )
-    @click.option("--width", type=int, default=default.recipe.width, show_default=True)
-    @click.option(
-        "--check-repeats", type=int, default=default.check_repeats, show_default=True
-    )
-    @click.option(
-        "--check-epochs",
-        type=int,
-        default=default.check_recipe.epochs,
-        show_default=True,
-    )
-    @click.option(
-        "--check-width", type=int, default=default.check_recipe.width, show_default=True
-    )
-    @click.option(
-        "--seed",
-        type=int,
-        default=default.seed,
-        show_default=True,
-        help="First evaluation seed.",
-    )
+    @protocol_options
     @click.option(
         "--out",
         type=click.Path(file_okay=False),
@@ -385,36 +397,16 @@ def _command():
         help="Folder of the set files and index.json.",
     )
     @click.option("--data-dir", type=click.Path(file_okay=False), default=None)
-    def make(
-        name,
-        preset,
-        settings,
-        repeats,
-        epochs,
-        width,
-        check_repeats,
-        check_epochs,
-        check_width,
-        seed,
-        out,
-        data_dir,
-    ):
+    def make(name, preset, settings, out, data_dir, **protocol):
         """Distil, evaluate and ship the set NAME (<dataset>-ipc<N>-<method>)."""
         from rich.console import Console
 
         console = Console(stderr=True)
-        protocol = ShippingProtocol(
-            recipe=TrainingRecipe(epochs=epochs, width=width),
-            repeats=repeats,
-            check_recipe=TrainingRecipe(epochs=check_epochs, width=check_width),
-            check_repeats=check_repeats,
-            seed=seed,
-        )
         shipped = make_set(
             name,
             preset=preset,
             settings=dict(parse_setting(text) for text in settings),
-            protocol=protocol,
+            protocol=ShippingProtocol(**protocol),
             folder=out,
             data_dir=data_dir,
             on_progress=lambda text: console.print(text),
