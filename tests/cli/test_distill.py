@@ -39,13 +39,13 @@ def test_distill_digits_writes_the_four_outputs(tmp_path):
         assert (out / name).stat().st_size > 0
         assert str(out / name) in result.output
     config = json.loads((out / "config.json").read_text())
-    # udd's default: IDC's tiles with CFC, nothing mined.
+    # udd's default: IDC's tiles, no CFC, nothing mined.
     assert (config["method"], config["policy"], config["formation"]) == (
         "udd",
         "uniform",
         "tiles",
     )
-    assert (config["decode"], config["cfc_weight"]) == ("fixed", 0.1)
+    assert (config["decode"], config["cfc_weight"]) == ("fixed", 0.0)
     lines = (out / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["step"] for line in lines] == [1, 2, 3, 4]
     stored = read_synthetic_set(out / "synthetic.tfrecord")

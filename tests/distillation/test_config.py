@@ -20,7 +20,7 @@ def test_method_defaults_follow_the_paper_and_idc():
     mined = DistillConfig("fashion_mnist", formation="tiles+regions").resolve()
     assert (mined.policy, mined.num_selected) == ("jitter", 2)
     assert udd.jitter_amount == 1.0
-    assert (udd.tau, udd.alpha, udd.cfc_weight, udd.lr_img) == (0.7, 0.5, 0.1, 1e-4)
+    assert (udd.tau, udd.alpha, udd.cfc_weight, udd.lr_img) == (0.7, 0.5, 0.0, 1e-4)
     assert (udd.formation, udd.decode, udd.init, udd.include_original) == (
         "tiles",
         "fixed",
@@ -29,9 +29,10 @@ def test_method_defaults_follow_the_paper_and_idc():
     )
     assert (udd.score_normalization, udd.crop_gradient, udd.cfc_scale) == (
         "size",
-        "area",
+        "sum",  # nothing is mined: the tiles keep IDC's gradient
         "gradient",
     )
+    assert mined.crop_gradient == "area"
     assert DistillConfig("cifar10").resolve().lr_img == 0.005
     assert (udd.metric, udd.net_images, udd.iterations, udd.inner_steps) == (
         "l1",
@@ -133,9 +134,10 @@ METHOD_RESOLUTION = [
     ("dc", "original", "none", None, True, "real", 0, 0, 0),
 ]
 
-# (decode, score normalization, CFC scale, crop gradient) per method
+# (decode, score normalization, CFC scale, crop gradient) per method, at its
+# default formation (udd mines nothing there, so its crops keep IDC's sum)
 METHOD_READING = {
-    "udd": ("fixed", "size", "gradient", "area"),
+    "udd": ("fixed", "size", "gradient", "sum"),
     "idc": ("trained", "none", "loss", "sum"),
     "dc": ("trained", "none", "loss", "sum"),
 }
@@ -494,8 +496,9 @@ def test_region_settings_defaults_and_choices():
         )
     stop = DistillConfig("digits", formation="tiles+regions", crop_gradient="stop")
     assert stop.resolve().crop_gradient == "stop"
-    # Every method's own default stays what it was.
-    assert DistillConfig("digits").resolve().crop_gradient == "area"
+    # Mined crops scale by area; udd's default mines nothing and keeps IDC's sum.
+    assert config.crop_gradient == "area"
+    assert DistillConfig("digits").resolve().crop_gradient == "sum"
 
 
 def test_a_config_with_response_layer_reads_as_score_block():
