@@ -59,3 +59,7 @@ def test_built_wheel_has_a_single_top_level_package(tmp_path):
     assert "udd_keras/tfrecords/README.md" in names
     for init in sorted((ROOT / "udd_keras").glob("*/__init__.py")):
         assert f"udd_keras/{init.parent.name}/__init__.py" in names
+    # The shipped sets are package data of `udd_keras.sets`.
+    assert "udd_keras/sets/data/index.json" in names
+    for shipped in sorted((ROOT / "udd_keras" / "sets" / "data").glob("*.tfrecord")):
+        assert f"udd_keras/sets/data/{shipped.name}" in names

@@ -166,7 +166,7 @@ def _unknown(source, folder):
     known = names(folder)
     listed = ", ".join(known) if known else "none"
     return UddError(
-        f"No set file {source!r} and no shipped set of that name; shipped sets: "
+        f"{source!r}: file not found, nor a shipped set's name; shipped sets: "
         f"{listed} (`udd-keras sets` lists them)."
     )
 
