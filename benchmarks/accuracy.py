@@ -7,9 +7,16 @@ the experiment's epochs and repeats, evaluation seed 1000 + seed) on the split's
 test images, and keep the seed's entry in `<workdir>/entries.json`. With
 `--resume` an entry of the same settings is kept and an unfinished distillation
 continues from its checkpoint. Results are written after every seed.
+
+A set whose decoded training images and labels are byte-identical to one
+already evaluated in the run for the same seed (`udd`'s default and `idc`, say)
+is not trained on again: the same inputs and evaluation seed give the same
+accuracies, so its entry takes them and names the variant evaluated
+(`evaluation_of`); `set_digest` is the SHA-256 both entries share.
 """
 
 import dataclasses
+import hashlib
 import json
 import pathlib
 import statistics
@@ -213,6 +220,36 @@ def evaluate_path(path, dataset, run, seed):
     return evaluate(*load_evaluation_set(path, dataset), dataset, run, seed)
 
 
+def training_digest(x, y):
+    """SHA-256 (hex) of the images and labels an evaluation trains on."""
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for array in (np.ascontiguousarray(x), np.ascontiguousarray(y)):
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def evaluate_once(path, dataset, run, seed, evaluated, name):
+    """`evaluate_path`, or the accuracies of the same images evaluated before.
+
+    `evaluated` maps `(training_digest, seed)` to the entry evaluated first
+    (its `variant`, `accuracies`); returns an entry's evaluation fields.
+    """
+    from udd_keras.evaluation.protocol import load_evaluation_set
+
+    x, y = load_evaluation_set(path, dataset)
+    digest = training_digest(x, y)
+    earlier = evaluated.get((digest, seed))
+    if earlier is not None:
+        fields = {"accuracies": list(earlier["accuracies"]), "eval_seconds": 0.0}
+        return {**fields, "set_digest": digest, "evaluation_of": earlier["variant"]}
+    accuracies, seconds = evaluate(x, y, dataset, run, seed)
+    evaluated[(digest, seed)] = {"variant": name, "accuracies": accuracies}
+    return {"accuracies": accuracies, "eval_seconds": seconds, "set_digest": digest}
+
+
 def import_round_trip(path, dataset, folder):
     """The set at `path` as DC-style code stores it (NCHW `.npz`), imported back."""
     import numpy as np
@@ -229,8 +266,12 @@ def import_round_trip(path, dataset, folder):
     return import_set(npz, dataset.name, out, mean=norm.mean, std=norm.std).path
 
 
-def run_seed(experiment, variant, run, dataset, seed, paths):
-    """One seed of a variant: `{decode: entry}` with accuracies and facts."""
+def run_seed(experiment, variant, run, dataset, seed, paths, evaluated=None):
+    """One seed of a variant: `{decode: entry}` with accuracies and facts.
+
+    `evaluated`: see `evaluate_once`; None evaluates every set.
+    """
+    evaluated = {} if evaluated is None else evaluated
     from udd_keras.coreset import select_coreset
     from udd_keras.distillation import Distiller, export
 
@@ -259,9 +300,9 @@ def run_seed(experiment, variant, run, dataset, seed, paths):
         path = folder / f"set-{decode}.tfrecord"
         export(dataclasses.replace(result, config=config), dataset, path)
         paths[(variant.name, seed)] = str(path)
-        accuracies, seconds = evaluate_path(path, dataset, run, seed)
-        entries[decode] = {"accuracies": accuracies, "eval_seconds": seconds, **facts}
-        entries[decode]["path"] = str(path)
+        name = f"{variant.name} [{decode}]" if variant.decodes else variant.name
+        fields = evaluate_once(path, dataset, run, seed, evaluated, name)
+        entries[decode] = {**fields, **facts, "path": str(path)}
     if points:
         entries[decode]["curve"] = [
             {**p, "accuracies": evaluate_path(p["path"], dataset, run, seed)[0]}
@@ -276,12 +317,22 @@ def run_seed(experiment, variant, run, dataset, seed, paths):
     return entries
 
 
-def row_of(variant, decode, seeds, entries):
-    """The row of one (variant, decode) from its seeds' entries."""
+def row_of(variant, decode, seeds, entries, split=None):
+    """The row of one (variant, decode) from its seeds' entries.
+
+    `default` is true on the rows of a distilled variant that sets nothing but
+    its method: the method's defaults under the experiment's shared settings.
+    """
     last = entries[-1]
+    config = last.get("config") or {}
     row = {
         "variant": variant.name,
         "source": variant.source,
+        "method": config.get("method", variant.overrides.get("method")),
+        "ipc": config.get("ipc"),
+        "inner_steps": last.get("steps"),
+        "split": split,
+        "default": variant.source == "distill" and set(variant.overrides) <= {"method"},
         "decode": decode,
         "seeds": list(seeds),
         "accuracies": [a for e in entries for a in e["accuracies"]],
@@ -300,6 +351,11 @@ def row_of(variant, decode, seeds, entries):
     ):
         if last.get(key) is not None:
             row[key] = last[key]
+    if any(e.get("set_digest") for e in entries):
+        row["set_digests"] = [e.get("set_digest") for e in entries]
+    reused = sorted({e["evaluation_of"] for e in entries if e.get("evaluation_of")})
+    if reused:  # the same images as these variants' sets: their accuracies
+        row["evaluation_of"] = reused
     curves = [e["curve"] for e in entries if e.get("curve")]
     if curves:  # the seeds' curves, point by point
         row["curve"] = [
@@ -377,7 +433,7 @@ def run(experiment, options, write):
     ]
     report["variants"] = {v.name: {"source": v.source, **v.overrides} for v in variants}
     report["unfinished"] = [v.name for v in variants]
-    dataset, paths = load_split(experiment.dataset, split), {}
+    dataset, paths, evaluated = load_split(experiment.dataset, split), {}, {}
     for variant in variants:
         per_seed = []
         for seed in seeds:
@@ -387,8 +443,21 @@ def run(experiment, options, write):
                 paths[(variant.name, seed)] = next(
                     iter(kept[key]["entries"].values())
                 ).get("path")
+                for decode, entry in kept[key]["entries"].items():
+                    if entry.get("set_digest") and not entry.get("evaluation_of"):
+                        name = (
+                            f"{variant.name} [{decode}]"
+                            if variant.decodes
+                            else variant.name
+                        )
+                        evaluated[(entry["set_digest"], seed)] = {
+                            "variant": name,
+                            "accuracies": entry["accuracies"],
+                        }
             else:
-                entries = run_seed(experiment, variant, run, dataset, seed, paths)
+                entries = run_seed(
+                    experiment, variant, run, dataset, seed, paths, evaluated
+                )
                 kept[key] = {"identity": identity, "entries": entries}
                 store.write_text(json.dumps(kept))
                 for decode, entry in entries.items():
@@ -396,7 +465,7 @@ def run(experiment, options, write):
             per_seed.append(kept[key]["entries"])
         for decode in per_seed[0]:
             entries = [seed_entries[decode] for seed_entries in per_seed]
-            report["rows"].append(row_of(variant, decode, seeds, entries))
+            report["rows"].append(row_of(variant, decode, seeds, entries, split))
         report["unfinished"].remove(variant.name)
         write(report)
     if "mue" in experiment.measures:

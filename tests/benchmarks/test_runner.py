@@ -96,6 +96,56 @@ def test_resume_keeps_finished_seeds(tiny, monkeypatch, tmp_path):
     assert len(json.loads((tmp_path / "again.json").read_text())["rows"]) == 4
 
 
+SAME_SETS = """
+question = "Is a set made twice evaluated once?"
+kind = "accuracy"
+dataset = "digits"
+split = "test"
+seeds = [0]
+repeats = 1
+epochs = 1
+eval_width = 8
+shared = { "width" = 8, "net_images" = 32, "real_batch" = 16 }
+budget = { "steps" = 2, "inner_steps" = 1 }
+measures = ["accuracy", "paired:idc"]
+variants = [
+  { "name" = "idc", "overrides" = { "method" = "idc" } },
+  { "name" = "udd", "overrides" = { "method" = "udd" } },
+  { "name" = "udd-cfc", "overrides" = { "method" = "udd", "cfc_weight" = 0.1 } },
+]
+"""
+
+
+def test_identical_sets_share_one_evaluation(tmp_path, monkeypatch):
+    path = tmp_path / "same.toml"
+    path.write_text(SAME_SETS)
+    calls = []
+    real_evaluate = accuracy.evaluate
+
+    def counted(*args):
+        calls.append(1)
+        return real_evaluate(*args)
+
+    monkeypatch.setattr(accuracy, "evaluate", counted)
+    run = options("--workdir", str(tmp_path / "work"))
+    out = tmp_path / "out"
+    accuracy.run(spec.load(path), run, lambda r: results.write(r, out, "t"))
+    rows = {r["variant"]: r for r in json.loads((out / "t.json").read_text())["rows"]}
+    # udd's default makes idc's images: one evaluation, the same accuracies.
+    assert len(calls) == 2
+    assert rows["udd"]["set_digests"] == rows["idc"]["set_digests"]
+    assert rows["udd"]["evaluation_of"] == ["idc"]
+    assert rows["udd"]["accuracies"] == rows["idc"]["accuracies"]
+    assert rows["udd-cfc"]["set_digests"] != rows["idc"]["set_digests"]
+    assert "evaluation_of" not in rows["udd-cfc"]
+    assert [rows[n]["default"] for n in ("idc", "udd", "udd-cfc")] == [1, 1, 0]
+    assert (rows["udd"]["method"], rows["udd"]["ipc"], rows["udd"]["split"]) == (
+        "udd",
+        1,
+        "test",
+    )
+
+
 def fake_measure(args):
     return {
         "doubled": 2 * args.size,
