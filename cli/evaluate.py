@@ -6,34 +6,43 @@ import click
 
 from udd_keras.choices import CURVES
 from udd_keras.cli.options import SetArgument, recipe_option, strategy_options
+from udd_keras.sets.index import is_shipped
 from udd_keras.training.recipe import DEFAULTS
+
+
+def beside_source(source, suffix):
+    """`source` with `suffix`, or in the current folder for a shipped set
+    (the package's data folder is not the user's to write in)."""
+    path = pathlib.Path(source).with_suffix(suffix)
+    return pathlib.Path(path.name) if is_shipped(source) else path
 
 
 def default_png_path(json_path, source, full):
     """Where the curve PNG goes when `--png` is not given.
 
     Next to the JSON (`report.json` -> `report.png`), else next to the source
-    set (`set.tfrecord` -> `set.eval.png`); None for `--full` without `--json`.
+    set (`set.tfrecord` -> `set.eval.png`; a shipped set's in the current
+    folder); None for `--full` without `--json`.
     """
     if json_path:
         return pathlib.Path(json_path).with_suffix(".png")
     if full:
         return None
-    return pathlib.Path(source).with_suffix(".eval.png")
+    return beside_source(source, ".eval.png")
 
 
 def default_progress_path(json_path, source, full):
     """Where the finished runs are kept until all are done (a rerun skips them).
 
     Next to the JSON (`report.json` -> `report.progress.json`), else next to
-    the source set (`set.tfrecord` -> `set.eval-progress.json`); None for
-    `--full` without `--json`.
+    the source set (`set.tfrecord` -> `set.eval-progress.json`; a shipped
+    set's in the current folder); None for `--full` without `--json`.
     """
     if json_path:
         return pathlib.Path(json_path).with_suffix(".progress.json")
     if full:
         return None
-    return pathlib.Path(source).with_suffix(".eval-progress.json")
+    return beside_source(source, ".eval-progress.json")
 
 
 def make_progress(console):

@@ -1,4 +1,5 @@
 import json
+import pathlib
 import re
 
 import numpy as np
@@ -241,3 +242,16 @@ def test_set_options_are_refused_with_full(capsys):
     assert err == (
         "Error: --soft-labels, --baselines evaluate a synthetic set; not with --full."
     )
+
+
+def test_reports_of_a_shipped_set_go_to_the_current_folder(tmp_path):
+    from udd_keras.cli.evaluate import default_png_path, default_progress_path
+    from udd_keras.sets import path as shipped_path
+
+    shipped = shipped_path("digits-ipc1-udd")
+    assert default_png_path(None, shipped, False) == pathlib.Path(
+        "digits-ipc1-udd.eval.png"
+    )
+    assert default_progress_path(None, shipped, False).parent == pathlib.Path(".")
+    own = tmp_path / "set.tfrecord"
+    assert default_png_path(None, own, False) == tmp_path / "set.eval.png"
