@@ -23,6 +23,7 @@ from udd_keras.preemption import (
     WorkerLostError,
     lost_tasks,
     preemption_coordinator,
+    reporting_lost_workers,
     stop_on_notice,
     worker_lost_error,
 )
@@ -94,15 +95,35 @@ def test_sigint_sets_the_flag_as_sigterm_does_and_exits_130():
 def test_single_worker_runs_have_no_coordinator():
     strategy = make_strategy("one")
     assert preemption_coordinator(strategy) is None
-    with stop_on_notice(strategy, None, None) as (flag, coordinator):
-        assert coordinator is None and not flag.is_set
+    with stop_on_notice(strategy, None, None) as stop:
+        assert stop.coordinator is None and not stop.flag.is_set
+        assert not stop.step_done()
+
+
+def test_a_stop_check_as_a_callback_saves_then_raises_the_run_s_error():
+    saved = []
+    with stop_on_notice(
+        make_strategy("one"), lambda: saved.append(1), Preempted
+    ) as stop:
+        stop.on_step(1, 10, {})
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert stop.step_done()
+        with pytest.raises(Preempted, match="SIGTERM") as info:
+            stop.on_step(2, 10, {})
+    assert saved == [1] and info.value.signal_number == signal.SIGTERM
 
 
 def test_a_single_worker_error_is_not_a_lost_worker():
     import tensorflow as tf
 
     error = tf.errors.UnavailableError(None, None, CONNECTION)
-    assert worker_lost_error(error, make_strategy("one"), "kept") is None
+    strategy = make_strategy("one")
+    assert worker_lost_error(error, strategy, "kept") is None
+    with (
+        pytest.raises(tf.errors.UnavailableError),
+        reporting_lost_workers(strategy, lambda: "kept"),
+    ):
+        raise error
 
 
 @pytest.mark.parametrize(

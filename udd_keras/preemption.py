@@ -19,6 +19,11 @@ misses its heartbeats (timeout set by
 collectives of the others. `worker_lost_error` turns the TensorFlow error they
 get into a one-line `WorkerLostError` naming the lost worker (the CLI exits
 with `WORKER_LOST_EXIT_CODE`, 69).
+
+Distillation (`udd_keras.distillation.checkpoints`) and evaluation
+(`udd_keras.evaluation.finished_runs`) stop the same way: `stop_on_notice`
+gives the run a `StopCheck` to ask after every step, and
+`reporting_lost_workers` turns a lost worker's error into `WorkerLostError`.
 """
 
 import atexit
@@ -154,14 +159,52 @@ def _ignore_handler_thread_errors():
     _hook_installed = True
 
 
-class _Watch:
-    """What `PreemptionCoordinator.watching` was given for the current run."""
+class StopCheck:
+    """What a loop asks after every step: does a signal stop the run here?
 
-    def __init__(self, stop_flag, save, stopped, kept):
-        self.stop_flag = stop_flag
+    Made by `stop_on_notice`; what `PreemptionCoordinator.watching` watches.
+
+    Attributes:
+        flag: the run's `StopFlag`; once set on any worker, every worker stops
+            after the same step.
+        coordinator: the `PreemptionCoordinator`, or None for one worker.
+        save: `fn()` called (on every worker) at the step the run stops after,
+            or None.
+        stopped: `fn(notice, signal_number) -> Exception` raised (on every
+            worker) after `save`; `notice` says who got what, e.g.
+            `"SIGTERM"` (one worker), `"SIGTERM to this worker"` or `"a
+            termination notice to worker 1 (host-b:12345)"`.
+        kept: optional `fn() -> str`, what the run keeps if a worker is lost
+            while the workers agree where to stop (ends the message).
+    """
+
+    def __init__(self, flag, coordinator=None, save=None, stopped=None, kept=None):
+        self.flag = flag
+        self.coordinator = coordinator
         self.save = save
         self.stopped = stopped
         self.kept = kept
+
+    def step_done(self):
+        """Call after every step, on every worker.
+
+        Returns:
+            bool. Several workers: False, the coordinator deciding (at the
+            step the workers agreed to stop after it calls `save` and raises
+            `stopped(...)` on every worker). One worker: whether a signal
+            came (the flag read once); the loop then saves and stops.
+        """
+        if self.coordinator is not None:
+            self.coordinator.step_done()
+            return False
+        return self.flag.is_set
+
+    def on_step(self, step, total, logs):
+        """As a loop's callback: `step_done()`; a stop saves, then raises."""
+        if self.step_done():
+            if self.save is not None:
+                self.save()
+            raise self.stopped(self.flag.signal_name, self.flag.signal_number)
 
 
 class PreemptionCoordinator:
@@ -245,12 +288,12 @@ class PreemptionCoordinator:
 
     def _notice_received(self):
         watch = self._watch
-        return watch is not None and watch.stop_flag.is_set
+        return watch is not None and watch.flag.is_set
 
     def _save(self):
         self._deadline = None  # Agreed: every worker is here; saving may be slow.
         watch = self._watch
-        if watch is not None and not watch.stop_flag.is_set:
+        if watch is not None and not watch.flag.is_set:
             # Read while every worker is here: the coordination service lives on
             # the chief, and a chief that got the notice may exit once it saved.
             self._noticed_by = self._noticed_worker()
@@ -304,7 +347,7 @@ class PreemptionCoordinator:
 
     def _stop(self):
         watch = self._watch
-        flag = watch.stop_flag
+        flag = watch.flag
         if flag.is_set:
             notice = f"{flag.signal_name} to this worker"
             number = flag.signal_number
@@ -341,21 +384,15 @@ class PreemptionCoordinator:
         return describe_task(*tasks[member], strategy=self.strategy)
 
     @contextlib.contextmanager
-    def watching(self, stop_flag, save, stopped, kept=None):
+    def watching(self, check):
         """Within this block, `step_done` may stop the run on every worker.
 
         Args:
-            stop_flag: the run's `StopFlag`; once set on any worker, every
-                worker stops after the same step.
-            save: `fn()` called on every worker at that step, or None.
-            stopped: `fn(notice, signal_number) -> Exception` raised on every
-                worker after `save`; `notice` says who got what, e.g.
-                `"SIGTERM to this worker"` or `"a termination notice to worker
-                1 (host-b:12345)"`.
-            kept: optional `fn() -> str`, what the run keeps if a worker is
-                lost while the workers agree where to stop (ends the message).
+            check: the run's `StopCheck`: its flag, and what to call at the
+                step the workers agree to stop after (`save`, `stopped`,
+                `kept`).
         """
-        self._watch = _Watch(stop_flag, save, stopped, kept)
+        self._watch = check
         try:
             yield self
         finally:
@@ -404,34 +441,49 @@ def preemption_coordinator(strategy):
 
 @contextlib.contextmanager
 def stop_on_notice(strategy, save, stopped, kept=None):
-    """`StopFlag` and, for a multi-worker strategy, the coordinator watching it.
+    """A `StopFlag` and, for a multi-worker strategy, the coordinator watching it.
 
     Args:
         strategy: the run's strategy.
-        save, stopped, kept: see `PreemptionCoordinator.watching`.
+        save, stopped, kept: see `StopCheck`.
 
     Yields:
-        `(stop_flag, coordinator)`; `coordinator` is None for one worker: the
-        run then checks `stop_flag` itself.
+        `StopCheck`; its `coordinator` is None for one worker: the run then
+        stops by itself when `step_done()` says so.
 
     Example (a loop whose `save()` checkpoints and whose `Stopped(notice,
     signal_number)` is its `RunInterrupted` error):
-    >>> with stop_on_notice(strategy, save, Stopped) as (flag, coordinator):
+    >>> with stop_on_notice(strategy, save, Stopped) as stop:
     ...     for step in range(steps):  # doctest: +SKIP
     ...         train_step()
-    ...         if coordinator is not None:
-    ...             coordinator.step_done()  # May save and raise on every worker.
-    ...         elif flag.is_set:
-    ...             save()
-    ...             raise Stopped(flag.signal_name, flag.signal_number)
+    ...         stop.on_step(step + 1, steps, {})  # May save and raise.
     """
     coordinator = preemption_coordinator(strategy)
     with StopFlag() as stop_flag:
+        check = StopCheck(stop_flag, coordinator, save, stopped, kept)
         if coordinator is None:
-            yield stop_flag, None
+            yield check
             return
-        with coordinator.watching(stop_flag, save, stopped, kept):
-            yield stop_flag, coordinator
+        with coordinator.watching(check):
+            yield check
+
+
+@contextlib.contextmanager
+def reporting_lost_workers(strategy, kept):
+    """Turns the TensorFlow error of a lost worker into a `WorkerLostError`.
+
+    Args:
+        strategy: the run's strategy; with one worker nothing is turned.
+        kept: `fn() -> str`, what the run keeps and how to continue it, asked
+            when the error comes (see `worker_lost_error`).
+    """
+    try:
+        yield
+    except tf.errors.OpError as error:
+        lost = worker_lost_error(error, strategy, kept())
+        if lost is None:
+            raise
+        raise lost from None
 
 
 # ------------------------------------------------------------ lost workers
@@ -530,11 +582,13 @@ __all__ = [
     "WORKER_LOST_EXIT_CODE",
     "Preempted",
     "PreemptionCoordinator",
+    "StopCheck",
     "StopFlag",
     "WorkerLostError",
     "is_multi_worker",
     "lost_tasks",
     "preemption_coordinator",
+    "reporting_lost_workers",
     "stop_on_notice",
     "worker_lost_error",
 ]

@@ -6,14 +6,13 @@ import pytest
 import tensorflow as tf
 
 from udd_keras.distillation.callbacks import (
-    Checkpoints,
     MetricsLog,
     RunTimeEstimate,
     TensorBoard,
     TerminateOnNonFinite,
 )
 from udd_keras.distillation.run_directory import RunDirectory
-from udd_keras.errors import NonFiniteLossError, RunInterrupted
+from udd_keras.errors import NonFiniteLossError
 
 
 def _logs(step, **losses):
@@ -66,54 +65,6 @@ def test_tensorboard_writes_the_logged_steps(tmp_path):
     assert ("distill/matching_loss", 2) in written
     assert ("distill/image_lr", 3) in written
     assert {step for _, step in written} == {2, 3}
-
-
-class _Flag:
-    signal_name = None
-    signal_number = None
-
-
-def test_checkpoints_every_n_steps_and_at_the_end_of_each_iteration():
-    saved = []
-    checkpoints = Checkpoints(
-        lambda: saved.append(step), 3, 4, _Flag(), None, RunInterrupted
-    )
-    for step in range(1, 9):
-        checkpoints.on_step(step, 8, {})
-    assert saved == [3, 4, 6, 8]
-
-
-def test_a_signal_saves_then_stops():
-    saved, flag = [], _Flag()
-    checkpoints = Checkpoints(
-        lambda: saved.append("saved"),
-        100,
-        100,
-        flag,
-        None,
-        lambda stop: RunInterrupted(f"stopped by {stop.signal_name}"),
-    )
-    checkpoints.on_step(1, 200, {})
-    flag.signal_name = "SIGTERM"
-    with pytest.raises(RunInterrupted, match="stopped by SIGTERM"):
-        checkpoints.on_step(2, 200, {})
-    assert saved == ["saved"]
-
-
-def test_several_workers_let_the_coordinator_decide():
-    class Coordinator:
-        steps = 0
-
-        def step_done(self):
-            self.steps += 1
-
-    coordinator, flag, saved = Coordinator(), _Flag(), []
-    flag.signal_name = "SIGTERM"  # seen by the coordinator, not by the callback
-    checkpoints = Checkpoints(
-        lambda: saved.append(1), 100, 100, flag, coordinator, RunInterrupted
-    )
-    checkpoints.on_step(1, 200, {})
-    assert coordinator.steps == 1 and saved == []
 
 
 def _estimate(steps):

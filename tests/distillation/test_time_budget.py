@@ -99,8 +99,8 @@ def test_image_lr_decays_at_fractions_of_the_budget(digits):
     # 60-70% (one decay), 9 at 80% (two), 10 at 90% (three).
     expected = [base] * 6 + [base / 2] * 2 + [base / 4, base / 8]
     np.testing.assert_allclose([m["image_lr"] for m in result.metrics], expected)
-    assert distiller.image_lr_at_budget_fraction(0.59) == base
-    assert distiller.image_lr_at_budget_fraction(1.0) == base / 8
+    assert distiller.schedule.image_lr(0, budget_fraction=0.59) == base
+    assert distiller.schedule.image_lr(0, budget_fraction=1.0) == base / 8
 
 
 def test_resume_continues_against_the_same_budget(digits, tmp_path, interrupt_at):

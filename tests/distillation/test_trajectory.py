@@ -323,7 +323,7 @@ def test_pooled_iteration_cycles(digits, tmp_path, pool, used):
     config = _config(iterations=5, network_pool=pool, method="idc")
     distiller = Distiller(config, dataset=digits, out_dir=tmp_path)
     try:
-        assert [distiller.pooled_iteration(i) for i in range(5)] == used
+        assert [distiller.schedule.pooled_iteration(i) for i in range(5)] == used
     finally:
         distiller._release_run_dir()
 

@@ -62,7 +62,7 @@ def _save_at(distiller, step, image_value=None):
         distiller.engine.images.assign(
             tf.fill(tf.shape(distiller.engine.images), image_value)
         )
-    distiller.save()
+    distiller.checkpoints.save()
 
 
 def _latest_step(directory):
@@ -82,7 +82,7 @@ def test_a_failed_save_keeps_the_previous_checkpoint(
 ):
     distiller = make_distiller(tmp_path)
     _save_at(distiller, 1, image_value=0.25)
-    original = distiller.manager.save
+    original = distiller.checkpoints.manager.save
     calls = []
 
     def fail_once(*args, **kwargs):
@@ -91,7 +91,7 @@ def test_a_failed_save_keeps_the_previous_checkpoint(
             raise failure
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(distiller.manager, "save", fail_once)
+    monkeypatch.setattr(distiller.checkpoints.manager, "save", fail_once)
     with pytest.raises(CheckpointError) as info:
         _save_at(distiller, 2, image_value=0.5)
     message = str(info.value)
@@ -117,7 +117,7 @@ def test_a_state_with_nan_is_never_checkpointed(make_distiller, tmp_path):
         )
     )
     with pytest.raises(NonFiniteLossError) as info:
-        distiller._check_state_is_finite(iteration=0, inner=1)
+        distiller.checkpoints.check_finite(iteration=0, inner=1)
     message = str(info.value)
     assert "became NaN or infinite at iteration 0, inner step 1" in message
     assert "ckpt-1 is kept" in message

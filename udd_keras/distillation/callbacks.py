@@ -7,26 +7,25 @@ The loop takes a step, then calls, in this order (a `CallbackList`):
 2. `MetricsLog`: every `log_every`-th step's logs to `metrics.jsonl`;
 3. `TensorBoard`: the same steps' losses as TensorBoard scalars;
 4. the user's callbacks (e.g. `udd_keras.progress.DistillProgress`);
-5. `Checkpoints`: saves every `checkpoint_every` steps, at the end of every
-   outer iteration and when a signal asked the run to stop, then stops it
-   (model: `keras.callbacks.BackupAndRestore`).
+5. `Checkpoints` (`udd_keras.distillation.checkpoints`): saves every
+   `checkpoint_every` steps, at the end of every outer iteration and when a
+   signal asked the run to stop, then stops it (model:
+   `keras.callbacks.BackupAndRestore`).
 
 Each step's logs: `step`, `iteration`, `inner_step`, the `LOSSES`, `image_lr`
 (for [0, 1] pixels) and `seconds` (wall time of the step); with a time budget
 also `time_used` and `time_left` (seconds, `udd_keras.distillation.time_budget`);
 with a trajectory (`network_pool`, `trajectory_dir`) also `replayed` (1.0 when
 the step replayed its real side, else 0.0) and `steps_to_compute` (the steps
-left that will compute theirs, `Distiller.steps_to_compute`).
+left that will compute theirs, `TrajectoryReplay.logs`).
 
 `RunTimeEstimate` (not one of the run's own) times the first steps and says how
 long the whole run would take, e.g. to warn that the paper's budget would take
 days on a CPU.
 """
 
-import dataclasses
 import math
 import statistics
-from collections.abc import Callable
 
 import tensorflow as tf
 
@@ -121,46 +120,6 @@ class TensorBoard(Callback):
 
     def close(self):
         self.writer.close()
-
-
-@dataclasses.dataclass
-class Checkpoints(Callback):
-    """Saves the run's checkpoints, and stops it after a signal (saved first).
-
-    Saves every `every` steps, after the last inner step of every outer
-    iteration, and when SIGINT / SIGTERM arrived during the step; then raises
-    the stop. Under several workers, `coordinator.step_done()` decides instead:
-    every worker saves the same step and raises (`udd_keras.preemption`).
-
-    Args:
-        save: callable saving the current step's checkpoint (checked finite).
-        every: int, `checkpoint_every`.
-        inner_steps: int, steps per outer iteration.
-        stop: the run's `udd_keras.preemption.StopFlag`.
-        coordinator: a `PreemptionCoordinator`, or None for one worker.
-        interrupted: callable, `StopFlag` -> the exception to raise.
-    """
-
-    save: Callable[[], None]
-    every: int
-    inner_steps: int
-    stop: object
-    coordinator: object
-    interrupted: Callable[[object], Exception]
-
-    def on_step(self, step, total, logs):
-        if self.coordinator is not None:
-            # May save and raise on every worker.
-            self.coordinator.step_done()
-            stopping = False
-        else:
-            # Read the flag once: a signal arriving between two reads would
-            # otherwise stop the run without the checkpoint its message names.
-            stopping = self.stop.signal_name is not None
-        if step % self.every == 0 or step % self.inner_steps == 0 or stopping:
-            self.save()
-        if stopping:
-            raise self.interrupted(self.stop)
 
 
 # A run estimated to take longer than this is worth a word (seconds).

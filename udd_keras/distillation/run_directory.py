@@ -9,17 +9,22 @@
                              (a `TrajectoryCache`), when no other is given
     DIR/.lock                held (flock) while a run writes to DIR
 
+A resumed run continues with the settings in `config.json`
+(`RunDirectory.resumed_config`).
+
 Every file but the append-only metrics is written to a temporary name in DIR and
 renamed into place, so a crash never leaves a half-written output.
 """
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
 import pathlib
 import shutil
 
+from udd_keras.distillation.config import DistillConfig
 from udd_keras.errors import RunDirectoryError
 from udd_keras.files import atomic_write_text
 
@@ -30,6 +35,25 @@ TFRECORD_NAME = "synthetic.tfrecord"
 PNG_NAME = "synthetic.png"
 TRAJECTORY_DIR = "trajectory"
 LOCK_NAME = ".lock"
+
+# How runs configured before formations existed behaved, for fields added since.
+_PRE_FORMATION_SETTINGS = {
+    "decode": "trained",
+    "score_normalization": "none",
+    "crop_gradient": "sum",
+    "cfc_scale": "loss",
+}
+# Settings whose udd defaults changed when formations were introduced.
+_CHANGED_WITH_FORMATIONS = {
+    *_PRE_FORMATION_SETTINGS,
+    "formation",
+    "num_selected",
+    "jitters",
+    "jitter_amount",
+    "cfc_weight",
+    "include_original",
+    "init",
+}
 
 
 class RunDirectory:
@@ -42,6 +66,27 @@ class RunDirectory:
     def __init__(self, path):
         self.path = pathlib.Path(path)
         self._lock_stream = None
+
+    @classmethod
+    def for_process(cls, out_dir, strategy, resume=False, force=False):
+        """The run's directory and the one this process writes, prepared.
+
+        Under a multi-worker strategy only the chief writes into `out_dir`;
+        every other worker writes into a temporary directory of its own
+        (`udd_keras.distribute.worker_directory`), prepared afresh.
+
+        Returns:
+            `(shared, own)` `RunDirectory`s, the second locked (the same path
+            as the first for the chief).
+        """
+        from udd_keras.distribute import is_chief, worker_directory
+
+        own = cls(worker_directory(out_dir, strategy))
+        if is_chief(strategy):
+            own.prepare(resume=resume, force=force)
+        else:
+            own.prepare(force=True)
+        return cls(out_dir), own
 
     config = property(lambda self: self.path / CONFIG_NAME)
     metrics = property(lambda self: self.path / METRICS_NAME)
@@ -139,6 +184,75 @@ class RunDirectory:
             return json.loads(self.config.read_text())
         except (OSError, json.JSONDecodeError) as error:
             raise RunDirectoryError(f"cannot read {self.config}: {error}") from None
+
+    def resumed_config(self, config):
+        """The settings a resumed run continues with, checked against `config`.
+
+        Args:
+            config: the `DistillConfig` the command gave.
+
+        Returns:
+            `(resolved, budget_changed)`: the run's resolved settings with the
+            `iterations` given (and the time budget, when given), and whether
+            that budget differs from the run's.
+
+        Raises:
+            RunDirectoryError: the directory holds no config, or a setting given
+                explicitly differs from the run's.
+        """
+        if not self.config.exists():
+            raise RunDirectoryError(
+                f"nothing to resume in {self.path}: it holds no config"
+            )
+        values = self.read_config()
+        ignored = {"iterations", "checkpoint_every", "log_every"}
+        # Given: replaces the run's budget (e.g. extends it); omitted: kept.
+        ignored.add("time_budget_minutes")
+        if "formation" not in values:
+            # Written before formations existed: the fields added since take
+            # the values that run used, and the run keeps the settings it was
+            # started with even where today's defaults differ (the same
+            # command resumes it).
+            values = {**_PRE_FORMATION_SETTINGS, **values}
+            ignored |= _CHANGED_WITH_FORMATIONS
+        # Settings the command leaves to their defaults (None) keep the run's
+        # values, so the same command resumes a run started under older
+        # defaults (udd trained tiles+regions by default before it trained
+        # tiles); settings given explicitly must match.
+        ignored |= {
+            field.name
+            for field in dataclasses.fields(config)
+            if getattr(config, field.name) is None
+        }
+        # Resolved, so that the saved config compares with the values the run
+        # used for every field.
+        saved = DistillConfig.from_dict(values).resolve()
+        # precision "auto" resumes in the precision the run started with.
+        given = config.resolve(auto_precision=saved.precision).to_dict()
+        if not saved.mines_regions:
+            # P is unused when nothing is mined (older configs stored 8).
+            ignored.add("num_selected")
+        differing = [
+            key
+            for key, value in saved.to_dict().items()
+            if key not in ignored and given.get(key) != value
+        ]
+        if differing:
+            shown = ", ".join(
+                f"{key}={given[key]!r} (run has {saved.to_dict()[key]!r})"
+                for key in differing[:3]
+            )
+            raise RunDirectoryError(
+                f"--resume with settings that differ from the run in "
+                f"{self.path}: {shown}"
+            )
+        budget = config.time_budget_minutes
+        if budget is None:
+            budget = saved.time_budget_minutes
+        resumed = dataclasses.replace(
+            saved, iterations=config.iterations, time_budget_minutes=budget
+        )
+        return resumed.resolve(), budget != saved.time_budget_minutes
 
     def append_metrics(self, record):
         with open(self.metrics, "a") as stream:

@@ -53,6 +53,11 @@ class TimeBudget:
         self._timed = []
         self._steps_seen = 0
 
+    @classmethod
+    def of_minutes(cls, minutes, elapsed, clock=time.perf_counter):
+        """A budget of `minutes` (None: no budget, the time only measured)."""
+        return cls(None if minutes is None else 60.0 * minutes, elapsed, clock)
+
     def start(self):
         """Starts the clock where the checkpoint's time left off."""
         self._base = float(self.elapsed.numpy())
@@ -108,3 +113,10 @@ class TimeBudget:
         used = self.used()
         self.elapsed.assign(used)
         return used
+
+    def logs(self, used):
+        """What a step's logs say of the budget once `used` seconds are used:
+        `time_used` and `time_left`; nothing without a budget."""
+        if self.seconds is None:
+            return {}
+        return {"time_used": used, "time_left": max(self.seconds - used, 0.0)}

@@ -28,6 +28,10 @@ seed's trajectory is used again: an ablation, another IPC, IDC beside UDD. It
 does nothing for `dc`, whose network is trained on the synthetic images (an
 error says so).
 
+`TrajectoryReplay` runs a run's steps against the cache: replayed where an
+entry is stored, computed and stored where not (with a `network_pool`, a run's
+later outer iterations replay its pool).
+
 Layout: `<root>/<dataset>-seed<seed>-<key>/` holds `manifest.json` (the
 settings and data digest the key is made of) and one `step-<iteration>-<inner
 step>.npz` per step, each written under a temporary name and renamed, so an
@@ -45,6 +49,7 @@ import hashlib
 import json
 import os
 import pathlib
+import tempfile
 
 import numpy as np
 
@@ -249,3 +254,135 @@ class TrajectoryCache:
             raise UddError(
                 f"cannot write the trajectory cache in {self.path}: {error}"
             ) from None
+
+
+class TrajectoryReplay:
+    """A run's steps against a `TrajectoryCache`: replayed where stored.
+
+    A step whose real side is stored replays it (`engine.replay_step`); one
+    that is not computes it and stores it (`engine.record_step`). A replayed
+    step leaves the network as the next step needs it: loaded from the next
+    step's entry (read once, kept for that step), or trained from this one
+    when the next step is not stored, so that a checkpoint always holds the
+    right network.
+
+    Args:
+        cache: the `TrajectoryCache`.
+        schedule: the run's `DistillSchedule` (inner steps, pooled iterations).
+        temporary: a `tempfile.TemporaryDirectory` holding the cache, removed
+            by `close()`, or None.
+    """
+
+    def __init__(self, cache, schedule, temporary=None):
+        self.cache = cache
+        self.schedule = schedule
+        self.temporary = temporary
+        # ((iteration, inner step), RealStep) read ahead by the last replay.
+        self._next_real_step = None
+        self.to_compute = None
+
+    @classmethod
+    def for_run(
+        cls, directory, schedule, data, run_folder=None, writable=True, manifest=None
+    ):
+        """The replay of a run, or None when it has no trajectory.
+
+        Args:
+            directory: the `trajectory_dir` given, or None.
+            schedule: the run's `DistillSchedule`.
+            data: `(x_train, y_train)`, the training data.
+            run_folder: where a `network_pool` run keeps its pool when no
+                `directory` is given (the run's `trajectory/` folder), or None
+                for a temporary folder removed by `close()`.
+            writable: whether this process writes missing steps.
+            manifest: the run's `trajectory_manifest`, when already made.
+        """
+        temporary = None
+        if directory is None:
+            if schedule.config.network_pool is None:
+                return None
+            if run_folder is None:
+                temporary = tempfile.TemporaryDirectory(prefix="udd-keras-pool-")
+                run_folder = temporary.name
+            directory = run_folder
+        try:
+            if manifest is None:
+                manifest = trajectory_manifest(schedule.config, *data)
+            cache = TrajectoryCache(directory, manifest, writable=writable)
+        except BaseException:
+            if temporary is not None:
+                temporary.cleanup()
+            raise
+        return cls(cache, schedule, temporary)
+
+    def step(self, engine, key, iteration, inner, reselect_regions=True):
+        """One inner step of `engine`, its real side replayed or recorded.
+
+        Args:
+            engine: the `DistillationEngine`.
+            key: the step's random key.
+            iteration: int, the pooled outer iteration (its cache entry's).
+            inner: int, the inner step.
+            reselect_regions: bool, see `DistillSchedule.reselects_regions`.
+
+        Returns:
+            `(logs, replayed)`, the second True when the real side was read
+            from the cache.
+        """
+        first = inner == 0
+        real_step = None
+        if self._next_real_step is not None and self._next_real_step[0] == (
+            iteration,
+            inner,
+        ):
+            real_step = self._next_real_step[1]
+        self._next_real_step = None
+        if real_step is None:
+            real_step = self.cache.load(iteration, inner)
+        if real_step is None:
+            logs, real_step = engine.record_step(key, first, reselect_regions)
+            self.cache.save(iteration, inner, real_step)
+            return logs, False
+        engine.load_network(real_step)
+        logs = engine.replay_step(key, first, real_step, reselect_regions)
+        if inner + 1 < self.schedule.inner_steps:
+            following = self.cache.load(iteration, inner + 1)
+            if following is None:
+                engine.update_network(key)
+            else:
+                engine.load_network(following)
+                self._next_real_step = ((iteration, inner + 1), following)
+        return logs, True
+
+    def start(self, step):
+        """Before a loop's first step `step`: counts the steps left to compute."""
+        self.to_compute = self.steps_to_compute(step)
+
+    def logs(self, replayed):
+        """What a step's logs say of the trajectory: `replayed` (1.0 when the
+        step replayed its real side, else 0.0) and `steps_to_compute` (the
+        steps left that will compute theirs, counted from `start`)."""
+        self.to_compute -= not replayed
+        return {"replayed": float(replayed), "steps_to_compute": self.to_compute}
+
+    def steps_to_compute(self, step):
+        """How many of the steps from `step` on will compute their real side.
+
+        The others replay it: the entries already stored, and those this run
+        stores before it reaches them.
+        """
+        schedule = self.schedule
+        entries = {
+            (
+                schedule.pooled_iteration(s // schedule.inner_steps),
+                s % schedule.inner_steps,
+            )
+            for s in range(step, schedule.total_steps)
+        }
+        return sum(entry not in self.cache for entry in entries)
+
+    def close(self):
+        """Removes a temporary pool."""
+        if self.temporary is not None:
+            self.temporary.cleanup()
+            self.temporary = None

@@ -36,9 +36,9 @@ from udd_keras.evaluation.run import EvalRun
 from udd_keras.files import atomic_write_json
 from udd_keras.preemption import (
     Preempted,
-    StopFlag,
     preemption_coordinator,
-    worker_lost_error,
+    reporting_lost_workers,
+    stop_on_notice,
 )
 from udd_keras.training.classifier import default_strategy
 
@@ -191,16 +191,6 @@ def _same_on_every_worker(strategy, value):
     return abs(mean_square - mean * mean) < 0.5
 
 
-class _StopCheck:
-    """Callback: `coordinator.step_done()` after every epoch."""
-
-    def __init__(self, coordinator):
-        self.coordinator = coordinator
-
-    def on_step(self, step, total, logs):
-        self.coordinator.step_done()
-
-
 class RunTracker:
     """Hooks for `evaluate_arrays`: skip finished runs, keep new ones, stop.
 
@@ -215,7 +205,7 @@ class RunTracker:
         self.finished = finished
         self.total = total
         self.strategy = strategy
-        self.coordinator = None
+        self.stop = None
 
     def wrap(self, train_repeat):
         """`train_repeat` that returns finished runs and records new ones.
@@ -243,9 +233,7 @@ class RunTracker:
         whether one of them got a termination notice (the same epoch on all);
         otherwise there are none.
         """
-        if self.coordinator is None:
-            return []
-        return [_StopCheck(self.coordinator)]
+        return [] if self.stop is None else [self.stop]
 
     def kept(self):
         """What is kept of the evaluation, for error messages."""
@@ -311,27 +299,20 @@ def track_runs(path, x_train, y_train, training):
         finished.remove()
         return
     try:
-        if not _same_on_every_worker(strategy, finished.digest()):
-            raise UddError(
-                f"the workers do not see the same finished runs in {path}: "
-                "put it on storage every worker reads (--json next to a shared "
-                "folder), or delete it to start the evaluation over"
-            )
-        with (
-            StopFlag() as stop_flag,
-            coordinator.watching(
-                stop_flag, None, tracker.preempted, tracker.after_lost_worker
-            ),
-        ):
-            tracker.coordinator = coordinator
-            yield tracker
-    except tf.errors.OpError as error:
-        lost = worker_lost_error(error, strategy, tracker.after_lost_worker())
-        if lost is None:
-            raise
-        raise lost from None
+        with reporting_lost_workers(strategy, tracker.after_lost_worker):
+            if not _same_on_every_worker(strategy, finished.digest()):
+                raise UddError(
+                    f"the workers do not see the same finished runs in {path}: "
+                    "put it on storage every worker reads (--json next to a "
+                    "shared folder), or delete it to start the evaluation over"
+                )
+            with stop_on_notice(
+                strategy, None, tracker.preempted, tracker.after_lost_worker
+            ) as stop:
+                tracker.stop = stop
+                yield tracker
     finally:
-        tracker.coordinator = None
+        tracker.stop = None
     finished.remove()
 
 
