@@ -28,6 +28,7 @@ gives the run a `StopCheck` to ask after every step, and
 
 import atexit
 import contextlib
+import dataclasses
 import logging
 import os
 import re
@@ -37,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 
 import tensorflow as tf
 
@@ -159,6 +161,7 @@ def _ignore_handler_thread_errors():
     _hook_installed = True
 
 
+@dataclasses.dataclass
 class StopCheck:
     """What a loop asks after every step: does a signal stop the run here?
 
@@ -178,12 +181,11 @@ class StopCheck:
             while the workers agree where to stop (ends the message).
     """
 
-    def __init__(self, flag, coordinator=None, save=None, stopped=None, kept=None):
-        self.flag = flag
-        self.coordinator = coordinator
-        self.save = save
-        self.stopped = stopped
-        self.kept = kept
+    flag: StopFlag
+    coordinator: object = None
+    save: Callable[[], None] | None = None
+    stopped: Callable[[str, int], Exception] | None = None
+    kept: Callable[[], str] | None = None
 
     def step_done(self):
         """Call after every step, on every worker.

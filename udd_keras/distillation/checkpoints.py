@@ -106,13 +106,7 @@ def _with_optimizer(step, engine, **more):
 
 
 def current_layout(step, engine, elapsed):
-    """The checkpoint a run writes.
-
-    Args:
-        step: the run's int64 step counter (a `tf.Variable`).
-        engine: the `DistillationEngine`, whose state is saved.
-        elapsed: the float64 `tf.Variable` of the loop time used.
-    """
+    """The checkpoint a run writes (arguments as `Checkpoints`')."""
     return _with_optimizer(step, engine, elapsed_seconds=elapsed)
 
 
