@@ -387,6 +387,12 @@ class DistillConfig:
 
     def validate(self):
         """Raises `UddError` naming the first bad setting."""
+        self._validate_choices()
+        self._validate_formation()
+        self._validate_counts()
+        self._validate_limits()
+
+    def _validate_choices(self):
         _check_choice("method", self.method, METHODS)
         _check_choice("policy", self.policy, (*POLICIES, "none"))
         _check_choice("metric", self.metric, METRICS)
@@ -408,6 +414,8 @@ class DistillConfig:
         _check_choice("crop gradient", self.crop_gradient, CROP_GRADIENTS)
         _check_choice("mine from", self.mine_from, MINE_FROM)
         _check_choice("region period", self.region_period, REGION_PERIODS)
+
+    def _validate_formation(self):
         formation = self.formation_spec
         mined = formation.mines
         if mined and self.policy not in SCORED_POLICIES:
@@ -443,6 +451,8 @@ class DistillConfig:
                 f"candidates of formation {self.formation!r} with N="
                 f"{self.num_regions}), got {self.num_selected!r}"
             )
+
+    def _validate_counts(self):
         for name in (
             "ipc",
             "iterations",
@@ -469,6 +479,8 @@ class DistillConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise UddError(f"{name} must be a number >= 0, got {value!r}")
+
+    def _validate_limits(self):
         pool = self.network_pool
         if pool is not None:
             if isinstance(pool, bool) or not isinstance(pool, int) or pool < 1:
