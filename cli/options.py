@@ -4,6 +4,8 @@ Every choice and default comes from a library constant, so `--help` says what
 the library does.
 """
 
+import typing
+
 import click
 
 from udd_keras.choices import DEFAULT_WORKER_TIMEOUT, MIN_WORKER_TIMEOUT, STRATEGIES
@@ -37,6 +39,54 @@ def add_options(specs):
             command = click.option(flag, name, type=option_type, help=help_text)(
                 command
             )
+        return command
+
+    return decorate
+
+
+def _value_type(field):
+    """The type of a dataclass field's values: `int | None` gives int."""
+    types = [t for t in typing.get_args(field.type) if t is not type(None)]
+    return types[0] if types else field.type
+
+
+def _setting_type(field):
+    """The click type of a setting: its choices, else its value type, with
+    the range of its `minimum` or `above` metadata."""
+    meta = field.metadata
+    if meta["choices"] is not None:
+        if all(isinstance(choice, int) for choice in meta["choices"]):
+            return IntChoice(meta["choices"])
+        return click.Choice(meta["choices"])
+    value_type = _value_type(field)
+    range_type = click.IntRange if value_type is int else click.FloatRange
+    if meta["above"] is not None:
+        return range_type(min=meta["above"], min_open=True)
+    if meta["minimum"] is not None:
+        return range_type(min=meta["minimum"])
+    return value_type
+
+
+def setting_options(fields):
+    """A decorator adding one click option per setting (a dataclass field
+    made by `udd_keras.distillation.config.setting`), in the given order.
+
+    The option is the field's `flag`, the command receives the field's name;
+    options default to None (the library's default applies), and the help
+    ends with the setting's default, `[default: ...]`.
+    """
+    from udd_keras.distillation.config import default_text
+
+    def decorate(command):
+        for field in reversed(fields):
+            meta = field.metadata
+            command = click.option(
+                meta["flag"],
+                field.name,
+                type=_setting_type(field),
+                metavar=meta["metavar"],
+                help=f"{meta['help']} [default: {default_text(field)}]",
+            )(command)
         return command
 
     return decorate

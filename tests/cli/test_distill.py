@@ -243,12 +243,39 @@ def test_help_defaults_come_from_the_library():
     assert "1.4x" not in result.output  # no speed-up promised for one machine
 
 
-def test_every_setting_option_is_a_config_field():
-    from udd_keras.cli.distill import SETTING_OPTIONS
-    from udd_keras.distillation.config import DistillConfig
+def test_every_setting_with_a_flag_is_an_option_built_from_its_field():
+    from udd_keras.cli.distill import distill as command
+    from udd_keras.distillation.config import default_text, settings
 
-    fields = DistillConfig.__dataclass_fields__
-    assert [name for _, name, _, _ in SETTING_OPTIONS if name not in fields] == []
+    params = {param.name: param for param in command.params}
+    # No default of their own: the preset's, the method's or the field's applies.
+    given = command.make_context("distill", ["digits", "--out", "runs/r"]).params
+    for field in settings():
+        meta = field.metadata
+        if meta["flag"] is None:
+            assert field.name not in params, field.name
+            continue
+        param = params[field.name]
+        if meta["flag"] == "DATASET":
+            assert param.human_readable_name == "DATASET"
+            continue
+        assert param.opts == [meta["flag"]]
+        assert param.help.startswith(meta["help"])
+        if field.name != "ipc":
+            assert given[field.name] is None, field.name
+            assert param.help.endswith(f"[default: {default_text(field)}]")
+        if meta["choices"] is not None:
+            assert list(param.type.choices) == [str(c) for c in meta["choices"]]
+
+
+def test_help_says_what_the_crop_gradient_becomes_when_nothing_is_mined():
+    result = CliRunner().invoke(cli, ["distill", "--help"], terminal_width=400)
+    assert result.exit_code == 0
+    assert (
+        "[default: sum for the formations that mine nothing (original, tiles), "
+        "else the method's: area for udd, sum for idc, sum for dc]"
+        in " ".join(result.output.split())
+    )
 
 
 @pytest.mark.parametrize(

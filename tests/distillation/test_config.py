@@ -1,3 +1,4 @@
+import pathlib
 import re
 
 import pytest
@@ -508,3 +509,51 @@ def test_a_config_with_response_layer_reads_as_score_block():
     old = DistillConfig.from_dict({**values, "response_layer": 0})
     assert old.score_block == 0
     assert DistillConfig.from_dict(values).score_block == -1
+
+
+def test_the_guides_settings_table_is_the_generated_one():
+    from udd_keras.distillation.config import settings_table
+
+    guide = (
+        pathlib.Path(__file__).resolve().parents[2] / "docs" / "distillation.md"
+    ).read_text()
+    begin = guide.index("checks that it is the same. -->\n\n") + len(
+        "checks that it is the same. -->\n\n"
+    )
+    end = guide.index("\n<!-- End of the generated settings table. -->")
+    assert guide[begin:end] == settings_table(), (
+        "docs/distillation.md's settings table is out of date: replace it with "
+        "udd_keras.distillation.config.settings_table()"
+    )
+
+
+def test_every_setting_documents_itself():
+    from udd_keras.distillation.config import (
+        METHOD_DEFAULTS,
+        SECTIONS,
+        default_text,
+        settings,
+    )
+
+    fields = settings()
+    assert [f.name for f in fields] == list(DistillConfig.__dataclass_fields__)
+    assert {f.metadata["section"] for f in fields} == set(SECTIONS)
+    for field in fields:
+        meta = field.metadata
+        assert meta["help"].endswith((".", ")")), field.name
+        assert meta["section"] in SECTIONS
+        # A default left to the method or the dataset says what it becomes.
+        if field.default is None:
+            assert meta["default_text"], field.name
+        if meta["choices"] is not None and field.default is not None:
+            assert field.default in meta["choices"], field.name
+    by_name = {f.name: f for f in fields}
+    for name in METHOD_DEFAULTS["udd"]:
+        text = default_text(by_name[name])
+        for method, defaults in METHOD_DEFAULTS.items():
+            value = defaults[name]
+            value = f"{value:g}" if isinstance(value, float) else value
+            assert f"{value} for {method}" in text, name
+    assert settings("run control") == tuple(
+        by_name[n] for n in ("seed", "checkpoint_every", "log_every")
+    )

@@ -61,6 +61,7 @@ from udd_keras.choices import (
 from udd_keras.errors import UddError
 from udd_keras.precision import (
     AUTO,
+    BFLOAT16_CPU_FLAGS,
     DEFAULT_PRECISION,
     LEGACY_PRECISION,
     PRECISIONS,
@@ -126,207 +127,471 @@ def is_cifar(dataset):
     return str(dataset).lower().startswith("cifar")
 
 
-@dataclasses.dataclass
-class DistillConfig:
-    """Every setting of a distillation run.
+# Sections of the settings, named after the groups `DistillConfig` will be split into.
+SECTIONS = (
+    "data",
+    "network",
+    "method and formation",
+    "image optimizer",
+    "schedule",
+    "run control",
+)
+
+
+def setting(
+    default,
+    help,
+    section,
+    *,
+    choices=None,
+    flag=None,
+    default_text=None,
+    minimum=None,
+    above=None,
+    metavar=None,
+):
+    """A `DistillConfig` field with its documentation, written once.
+
+    The CLI builds its option from the metadata and `settings_table()` the
+    guide's table.
 
     Args:
-        dataset: str, a source name understood by `udd_keras.data.load_dataset`.
-        ipc: int, synthetic images per class.
-        method: `"udd"`, `"idc"` or `"dc"`; sets the defaults of `None` fields.
-        policy: region scoring policy, one of `POLICIES` or `"none"`.
-        formation: which boxes of a stored image are trained on, one of
-            `FORMATIONS` (`udd_keras.regions.formations`): `original`,
-            `tiles`, `original+regions`, `tiles+regions`, `regions-in-tiles`
-            (None: the method's; a `uniform` policy implies `tiles`, `none`
-            implies `original`).
-        decode: what a stored image decodes to for evaluation: `"trained"`
-            (every box last trained on) or `"fixed"` (the fixed part only: the
-            whole image, or the tiles).
-        num_regions: int, N corner windows per mined area (4, 8, 12).
-        num_selected: int, P mined regions trained on per image (None: 8 for
-            `original+regions`, 4 for the tile formations).
-        factor: int, IDC's tiles per side.
-        include_original: bool, derived from the formation (train on the
-            whole image); an explicit value must agree with it.
-        score_normalization: `"none"` or `"size"`: divide each region's score
-            by the mean score of the windows of its size on that image, so
-            that windows of different areas (which average different numbers
-            of map cells) compete on one scale.
-        jitters: int, M jittered copies for the jitter policy.
-        jitter_function: `"gaussian"`, `"uniform"` or `"salt_and_pepper"`.
-        jitter_amount: float, jitter strength in normalised pixel units.
-        score_block: int, the ConvNet block whose feature map (after its
-            ReLU, before pooling) the scoring policies read, indexed as a
-            Python list: -1 (default) the last block (8 x 8 cells for 32 x 32
-            images at depth 3), 0 the first (32 x 32), 1 the second (16 x 16);
-            any of `-depth .. depth - 1`. The candidate windows are laid on
-            that map's cells. (Configs written before it read
-            `response_layer`.)
-        crop_gradient: one of `CROP_GRADIENTS`: `"sum"` (bilinear resizing's
-            own backward pass: a crop's gradient grows with its zoom),
-            `"area"` (each crop's gradient scaled by its share of the image
-            area, so regions of every size pull on the pixels alike) or
-            `"stop"` (the mined regions' crops enter the loss but pass no
-            gradient to the pixels; the whole image and the fixed boxes,
-            IDC's tiles, do, the tiles scaled as under `"area"`); see
-            `udd_keras.regions.formation.form_training_images`.
-        region_period: how often the mined regions are chosen, one of
-            `REGION_PERIODS`: `"step"` (default, the paper: at every image
-            update), `"iteration"` (at the first update of every outer
-            iteration, with the fresh network, and trained on for its inner
-            steps) or `"run"` (at the run's first update, and kept to the
-            end). Kept boxes are in the checkpoint, so a resumed run keeps
-            them.
-        region_weight: float >= 0, what one mined region counts in the
-            synthetic images' cross-entropy, against 1 for the whole image and
-            each tile (the loss is the weighted mean over S_train; 1 = every
-            training image alike, as the paper; 0 = the regions are formed but
-            not matched). The CFC embedding mean is not weighted.
-        mine_from: which end of the policy's ranking is mined, one of
-            `MINE_FROM`: `"lowest"` (None; the paper's underutilized regions:
-            the P lowest scores) or `"highest"` (the P highest). Given with a
-            method whose default formation mines nothing, it selects the mined
-            counterpart, as a scoring policy does.
-        cfc_weight: float, weight of the CFC loss.
-        cfc_scale: `"loss"`: `L = L_match + cfc_weight * L_cfc` (the paper);
-            `"gradient"`: per class, the CFC pixel gradient is rescaled to
-            `cfc_weight` times the norm of the matching pixel gradient, so its
-            effect does not depend on the metric or the number of matched
-            weights.
-        tau: float, CFC temperature.
-        alpha: float, CFC moving-average weight of the old average.
-        metric: `"l1"`, `"mse"` or `"cos"`.
-        matched: `"conv"`, `"conv+dense"` or `"all"`.
-        iterations: int, outer iterations (network re-initialisations).
-        inner_steps: int, image updates per outer iteration.
-        real_batch: int, real images per class per matching step.
-        max_synthetic_batch: int, at most this many synthetic training images per
-            class per step (a random subsample beyond).
-        image_updates: int, image updates per inner step, all against the
-            step's one computation of the real gradients (1: the paper's). The
-            real side (real gradients and network update) is most of a step's
-            cost on a CPU, so K updates cost far less than K steps; the
-            network's trajectory does not change, so a recorded trajectory
-            replays for any K.
-        network_pool: int or None, how many outer iterations' networks the
-            run trains against (None: every outer iteration has its own, the
-            paper's). Outer iteration i replays iteration `i % network_pool`'s
-            network, real batches and augmentation, as MTT reuses a pool of
-            expert trajectories; only the pool's real side is computed, once,
-            and kept in a trajectory cache (the run's `trajectory/` folder, or
-            the `trajectory_dir` given), so every later outer iteration costs
-            the synthetic half of a step. Needs a network trained on real data
-            (`udd`, `idc`).
-        lr_img: float, image learning rate for [0, 1] pixels at the reference
-            setting, IPC 10 and 32 x 32 images (None: 1e-4 for digit-like sets
-            with `l1`, 5e-3 otherwise).
-        lr_scaling: `"idc"` scales `lr_img` by `ipc / 10 * (H * W) / 32**2`
-            (28**2 for mnist), IDC's rule: the matching loss averages over a
-            class's synthetic images, so each image's gradient shrinks as IPC
-            grows; `"none"` uses `lr_img` as is.
-        momentum_img: float, image SGD momentum.
-        image_optimizer: `"sgd"` (paper, IDC) or `"adam"`: with Adam, `lr_img`
-            is the step of a pixel in [0, 1] units (about), and `lr_scaling`
-            does not apply.
-        lr_decay_at: fractions of `iterations` (of `time_budget_minutes` when
-            given) at which the image lr is multiplied by `lr_decay_factor`
-            (paper: 1200, 1600, 1800 of 2000).
-        lr_decay_factor: float.
-        net_data: `"real"` or `"synthetic"`, what the network trains on.
-        net_images: int, images per network update (None: 500, 2000 for CIFAR).
-        net_batch: int, network batch size.
-        net_lr, net_momentum, net_weight_decay: network SGD settings.
-        net_cutmix: float, CutMix probability in network updates.
-        matching_augmentation: DSA strategy of the siamese augmentation.
-        net_augmentation: DSA strategy of the network updates (None:
-            `color_crop`, IDC's matching strategy without cutout, as CutMix
-            is used).
-        width, depth: ConvNet size.
-        precision: `"auto"`, `"float32"` (exact) or `"mixed_bfloat16"`: the
-            distillation network's convolutions and pooling run in bfloat16
-            (instance norm, losses, gradients of the pixels and every variable
-            stay float32), with results that differ from float32 by bfloat16
-            rounding. `"auto"` resolves to `mixed_bfloat16` where bfloat16 is
-            native (a GPU, or a CPU with AVX512_BF16 or AMX), else `float32`
-            (`udd_keras.precision`); the resolved value is what `resolve()`
-            returns and what a run records.
-        init: `"real"` (random real images), `"mosaic"` (IDC: factor**2 real
-            images downsampled into the tiles) or `"noise"`.
-        init_selection: `"random"` (paper) or `"kmeans"`: which real images
-            `init` starts from (the ones nearest k-means centres of their class).
-        clip: bool, keep pixels inside the valid normalised range.
-        seed: int.
-        checkpoint_every: int, inner steps between checkpoints.
-        log_every: int, inner steps between metric lines.
-        time_budget_minutes: float, or None: stop the run once this much
-            wall time of its loop is used (resumes included), and decay the
-            image learning rate at the fractions `lr_decay_at` of this time
-            instead of the iterations; `iterations * inner_steps` is then an
-            upper bound (see `udd_keras.distillation.time_budget`).
+        default: the field's default (`dataclasses.MISSING`: required).
+        help: str, what the setting does (its `--help` line, without the default).
+        section: one of `SECTIONS`.
+        choices: the allowed values, or None.
+        flag: str, the option of `udd-keras distill` (`DATASET`: its
+            argument), or None (none).
+        default_text: str, the default as said (a default that depends on the
+            method or the dataset); None: the default's value.
+        minimum: the smallest value the option accepts, or None.
+        above: a bound the option's value must exceed, or None.
+        metavar: str, the option's value as named in `--help`, or None.
+
+    Returns:
+        A `dataclasses.Field`.
+    """
+    if section not in SECTIONS:
+        raise ValueError(f"section must be one of {SECTIONS}; got {section!r}")
+    metadata = {
+        "help": help,
+        "section": section,
+        "choices": None if choices is None else tuple(choices),
+        "flag": flag,
+        "default_text": default_text,
+        "minimum": minimum,
+        "above": above,
+        "metavar": metavar,
+    }
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def _text(value):
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def by_method(name):
+    """`"V for udd, V for idc, V for dc"`: a default the method decides."""
+    return ", ".join(
+        f"{_text(defaults[name])} for {method}"
+        for method, defaults in METHOD_DEFAULTS.items()
+    )
+
+
+_MINED = tuple(name for name in FORMATIONS if get_formation(name).mines)
+_UNMINED = tuple(name for name in FORMATIONS if not get_formation(name).mines)
+_TILED = tuple(name for name in FORMATIONS if get_formation(name).tiled)
+_DIGIT_LIKE = "/".join(GRAYSCALE_DIGIT_SETS)
+
+
+@dataclasses.dataclass
+class DistillConfig:
+    """Every setting of a distillation run, one field each.
+
+    Each field documents itself (`setting`: help, choices, default, section):
+    `settings()` lists the fields, `udd-keras distill` builds its options from
+    them and `settings_table()` renders the settings table of
+    docs/distillation.md. Fields left None are filled by `resolve()` from the
+    method and the dataset (the module docstring's table).
 
     Example:
     >>> config = DistillConfig("digits", ipc=1).resolve()
     >>> config.policy, config.metric
-    ('jitter', 'l1')
+    ('uniform', 'l1')
     """
 
-    dataset: str
-    ipc: int = 1
-    method: str = "udd"
-    policy: str | None = None
-    formation: str | None = None
-    decode: str | None = None
-    num_regions: int = 12
-    num_selected: int | None = None
-    factor: int = 2
-    include_original: bool | None = None
-    score_normalization: str | None = None
-    crop_gradient: str | None = None
-    region_period: str = REGION_PERIODS[0]
-    region_weight: float = 1.0
-    mine_from: str | None = None
-    jitters: int = 8
-    jitter_function: str = "gaussian"
-    jitter_amount: float = 1.0
-    score_block: int = -1
-    cfc_weight: float | None = None
-    cfc_scale: str | None = None
-    tau: float = 0.7
-    alpha: float = 0.5
-    metric: str | None = None
-    matched: str | None = None
-    iterations: int = 2000
-    inner_steps: int = 100
-    real_batch: int = 64
-    max_synthetic_batch: int = 128
-    image_updates: int = 1
-    network_pool: int | None = None
-    lr_img: float | None = None
-    lr_scaling: str = "idc"
-    momentum_img: float = 0.5
-    image_optimizer: str = "sgd"
-    lr_decay_at: tuple = (0.6, 0.8, 0.9)
-    lr_decay_factor: float = 0.5
-    net_data: str | None = None
-    net_images: int | None = None
-    net_batch: int = 64
-    net_lr: float = 0.01
-    net_momentum: float = 0.9
-    net_weight_decay: float = 5e-4
-    net_cutmix: float = 0.5
-    matching_augmentation: str = "color_crop_cutout"
-    net_augmentation: str | None = None
-    width: int = 128
-    depth: int = 3
-    precision: str = DEFAULT_PRECISION
-    init: str | None = None
-    init_selection: str = "random"
-    clip: bool = True
-    seed: int = 0
-    checkpoint_every: int = 50
-    log_every: int = 10
-    time_budget_minutes: float | None = None
+    dataset: str = setting(
+        dataclasses.MISSING,
+        "A source name understood by `udd_keras.data.load_dataset` (see "
+        "`udd-keras datasets`), an .npz file or an image folder.",
+        "data",
+        flag="DATASET",
+        default_text="required",
+    )
+    ipc: int = setting(1, "Synthetic images per class.", "data", flag="--ipc")
+    method: str = setting(
+        "udd",
+        "udd, idc (factor-2 tiles, no CFC) or dc.",
+        "method and formation",
+        choices=METHODS,
+        flag="--method",
+    )
+    policy: str | None = setting(
+        None,
+        "Region scoring policy.",
+        "method and formation",
+        choices=(*POLICIES, "none"),
+        flag="--policy",
+        default_text=f"jitter for {', '.join(_MINED)}; "
+        + ", ".join(f"{get_formation(n).fixed_policy} for {n}" for n in _UNMINED),
+    )
+    formation: str | None = setting(
+        None,
+        "Which boxes of each image are trained on: the whole image, IDC's "
+        "tiles, or either plus P mined regions (see docs/distillation.md).",
+        "method and formation",
+        choices=FORMATIONS,
+        flag="--formation",
+        default_text=by_method("formation"),
+    )
+    decode: str | None = setting(
+        None,
+        "What a stored image decodes to for evaluation: every box last "
+        "trained on, or the fixed part only (the image or its tiles).",
+        "method and formation",
+        choices=DECODES,
+        flag="--decode",
+        default_text=by_method("decode"),
+    )
+    num_regions: int = setting(
+        12,
+        "Candidate corner windows N per mined area.",
+        "method and formation",
+        choices=NUM_REGIONS_ALLOWED,
+        flag="--regions",
+    )
+    num_selected: int | None = setting(
+        None,
+        "Mined regions trained on, P.",
+        "method and formation",
+        flag="--select",
+        default_text=", ".join(
+            f"{get_formation(n).default_selected} for {n}" for n in _MINED
+        ),
+        minimum=1,
+    )
+    factor: int = setting(
+        2, "IDC's tiles per side.", "method and formation", flag="--factor", minimum=1
+    )
+    include_original: bool | None = setting(
+        None,
+        "Whether the whole image is trained on; the formation decides it, and "
+        "an explicit value must agree with it.",
+        "method and formation",
+        default_text="the formation's",
+    )
+    score_normalization: str | None = setting(
+        None,
+        "size: compare each window's score with the windows of its own size "
+        "(removes the bias toward large windows).",
+        "method and formation",
+        choices=SCORE_NORMALIZATIONS,
+        flag="--score-normalization",
+        default_text=by_method("score_normalization"),
+    )
+    # See `udd_keras.regions.formation.form_training_images`.
+    crop_gradient: str | None = setting(
+        None,
+        "sum: a resized crop's gradient grows with its zoom (bilinear resizing's "
+        "backward pass); area: scaled by the crop's share of the image, so "
+        "regions of every size pull on the pixels alike; stop: the mined "
+        "regions' crops enter the loss but pass no gradient to the pixels (the "
+        "image and IDC's tiles do, the tiles as under area).",
+        "method and formation",
+        choices=CROP_GRADIENTS,
+        flag="--crop-gradient",
+        default_text=f"sum for the formations that mine nothing ({', '.join(_UNMINED)})"
+        ", else the method's: " + by_method("crop_gradient"),
+    )
+    region_period: str = setting(
+        REGION_PERIODS[0],
+        "How often the mined regions are chosen: at every image update (step, "
+        "the paper), at the first step of every outer iteration (iteration), or "
+        "once at the run's first step (run); kept boxes survive --resume.",
+        "method and formation",
+        choices=REGION_PERIODS,
+        flag="--region-period",
+    )
+    # The loss is the weighted mean over S_train; the CFC embedding mean is not
+    # weighted.
+    region_weight: float = setting(
+        1.0,
+        "What a mined region counts in the synthetic loss, against 1 for the "
+        "image or a tile.",
+        "method and formation",
+        flag="--region-weight",
+        minimum=0,
+    )
+    mine_from: str | None = setting(
+        None,
+        "Which end of the scoring policy's ranking is mined: the lowest scores "
+        "(the paper's underutilized regions) or the highest. Given with --method "
+        "udd alone, it selects tiles+regions.",
+        "method and formation",
+        choices=MINE_FROM,
+        flag="--mine-from",
+        default_text=MINE_FROM[0],
+    )
+    jitters: int = setting(
+        8, "Jittered copies M.", "method and formation", flag="--jitters", minimum=1
+    )
+    jitter_function: str = setting(
+        "gaussian",
+        "Jitter function.",
+        "method and formation",
+        choices=JITTER_FUNCTIONS,
+        flag="--jitter-fn",
+    )
+    jitter_amount: float = setting(
+        1.0,
+        "Jitter strength (normalised units).",
+        "method and formation",
+        flag="--jitter-amount",
+    )
+    # Configs written before it was a setting of its own read `response_layer`.
+    score_block: int = setting(
+        -1,
+        "ConvNet block whose feature map the scoring policy reads, indexed "
+        "from 0 (the first block's map, 32x32 for 32x32 images) or from the end "
+        "(-1: the last block's, 8x8 at depth 3); -depth..depth-1.",
+        "method and formation",
+        flag="--score-block",
+    )
+    cfc_weight: float | None = setting(
+        None,
+        "CFC weight; with --cfc-scale gradient, CFC's pixel gradient as a "
+        "multiple of the matching gradient's norm.",
+        "method and formation",
+        flag="--cfc-weight",
+        default_text=by_method("cfc_weight"),
+    )
+    cfc_scale: str | None = setting(
+        None,
+        "loss: L = matching + w x CFC (the paper); gradient: CFC's pixel gradient "
+        "is w times the matching gradient's norm, whatever the metric.",
+        "method and formation",
+        choices=CFC_SCALES,
+        flag="--cfc-scale",
+        default_text=by_method("cfc_scale"),
+    )
+    tau: float = setting(0.7, "CFC temperature.", "method and formation", flag="--tau")
+    alpha: float = setting(
+        0.5, "CFC moving-average weight.", "method and formation", flag="--alpha"
+    )
+    metric: str | None = setting(
+        None,
+        "Gradient distance.",
+        "method and formation",
+        choices=METRICS,
+        flag="--metric",
+        default_text=f"l1 for {_DIGIT_LIKE}, mse otherwise",
+    )
+    matched: str | None = setting(
+        None,
+        "Matched parameters.",
+        "method and formation",
+        choices=MATCHED_PARAMETERS,
+        flag="--match",
+        default_text=by_method("matched"),
+    )
+    iterations: int = setting(
+        2000, "Outer iterations.", "schedule", flag="--iterations", minimum=1
+    )
+    inner_steps: int = setting(
+        100,
+        "Image updates per outer iteration.",
+        "schedule",
+        flag="--inner-steps",
+        minimum=1,
+    )
+    real_batch: int = setting(
+        64,
+        "Real images per class per step.",
+        "data",
+        flag="--real-batch",
+        minimum=1,
+    )
+    max_synthetic_batch: int = setting(
+        128,
+        "At most this many synthetic training images per class per step (a "
+        "random subsample beyond).",
+        "data",
+    )
+    # The network's trajectory does not change with K, so a recorded trajectory
+    # replays for any K.
+    image_updates: int = setting(
+        1,
+        "Image updates per inner step, against one computation of the real "
+        "gradients (the real side is most of a step's cost on a CPU).",
+        "schedule",
+        flag="--image-updates",
+        minimum=1,
+    )
+    # As MTT reuses a pool of expert trajectories; with `out_dir=None` the
+    # trajectory is a temporary folder.
+    network_pool: int | None = setting(
+        None,
+        "Train against this many outer iterations' networks, cycled (outer "
+        "iteration i replays i mod N's network, real batches and augmentation): "
+        "the pool's real side is computed once and kept in the run's "
+        "trajectory/ folder (or --trajectory-cache), so later iterations cost "
+        "the synthetic half of a step. Not for --method dc.",
+        "schedule",
+        flag="--network-pool",
+        default_text="every outer iteration its own network",
+        minimum=1,
+    )
+    # The matching loss averages over a class's synthetic images, so each
+    # image's gradient shrinks as IPC grows: hence IDC's scaling rule.
+    lr_img: float | None = setting(
+        None,
+        "Image learning rate, [0, 1]-pixel units, at IPC 10 and "
+        f"{REFERENCE_SIDE}x{REFERENCE_SIDE} px ({MNIST_REFERENCE_SIDE}x"
+        f"{MNIST_REFERENCE_SIDE} for mnist).",
+        "image optimizer",
+        flag="--lr-img",
+        default_text=f"{DIGIT_LIKE_LR_IMG:g} for {_DIGIT_LIKE}, {OTHER_LR_IMG:g} "
+        "otherwise",
+    )
+    lr_scaling: str = setting(
+        "idc",
+        "idc: scale --lr-img by ipc/10 x the image area over the reference "
+        "area above (IDC's rule); none: use it as is.",
+        "image optimizer",
+        choices=LR_SCALINGS,
+        flag="--lr-scaling",
+    )
+    momentum_img: float = setting(0.5, "Momentum of the image SGD.", "image optimizer")
+    image_optimizer: str = setting(
+        "sgd",
+        "Optimizer of the synthetic images; with adam, --lr-img is the step of "
+        "a [0, 1] pixel.",
+        "image optimizer",
+        choices=IMAGE_OPTIMIZERS,
+        flag="--image-optimizer",
+    )
+    lr_decay_at: tuple = setting(
+        (0.6, 0.8, 0.9),
+        "Fractions of the iterations (of the time budget, when given) at which "
+        "the image learning rate is multiplied by lr_decay_factor (the paper: "
+        "1200, 1600, 1800 of 2000).",
+        "schedule",
+    )
+    lr_decay_factor: float = setting(
+        0.5, "What each decay multiplies the image learning rate by.", "schedule"
+    )
+    net_data: str | None = setting(
+        None,
+        "What the network is trained on between inner steps.",
+        "network",
+        choices=("real", "synthetic"),
+        default_text=by_method("net_data"),
+    )
+    net_images: int | None = setting(
+        None,
+        "Real images per network update.",
+        "network",
+        flag="--net-images",
+        default_text=f"{CIFAR_NET_IMAGES} for CIFAR (cifar10, cifar100), "
+        f"{OTHER_NET_IMAGES} otherwise",
+        minimum=1,
+    )
+    net_batch: int = setting(64, "Batch size of the network updates.", "network")
+    net_lr: float = setting(0.01, "Learning rate of the network's SGD.", "network")
+    net_momentum: float = setting(0.9, "Momentum of the network's SGD.", "network")
+    net_weight_decay: float = setting(
+        5e-4, "Weight decay of the network's SGD.", "network"
+    )
+    net_cutmix: float = setting(
+        0.5, "CutMix probability in the network updates.", "network"
+    )
+    matching_augmentation: str = setting(
+        "color_crop_cutout",
+        "DSA strategy of the siamese augmentation of the matched batches.",
+        "method and formation",
+    )
+    net_augmentation: str | None = setting(
+        None,
+        "DSA strategy of the network updates.",
+        "network",
+        default_text="color_crop, IDC's matching strategy without cutout, as "
+        "CutMix is used",
+    )
+    width: int = setting(128, "ConvNet width.", "network", flag="--width", minimum=1)
+    depth: int = setting(3, "ConvNet depth.", "network", flag="--depth", minimum=1)
+    # `resolve()` returns the resolved precision, which a run records.
+    precision: str = setting(
+        DEFAULT_PRECISION,
+        "Arithmetic of the distillation network: float32 (exact), "
+        "mixed_bfloat16 (bfloat16 convolutions and pooling; results differ by "
+        "rounding; emulated, and often slower, where the hardware has no "
+        "bfloat16), or auto: mixed_bfloat16 when every GPU has CUDA compute "
+        "capability 8.0 or more (A100, RTX 30xx, H100; not a T4 or V100) or, "
+        f"without a GPU, on a CPU with {' or '.join(BFLOAT16_CPU_FLAGS)}, float32 "
+        "otherwise. A resumed run keeps its own.",
+        "network",
+        choices=PRECISIONS,
+        flag="--precision",
+    )
+    init: str | None = setting(
+        None,
+        "Initial images.",
+        "data",
+        choices=INITIALIZATIONS,
+        flag="--init",
+        default_text=f"mosaic for the tiled formations ({', '.join(_TILED)}), "
+        "else the method's: "
+        + ", ".join(f"{d['init']} for {m}" for m, d in METHOD_DEFAULTS.items()),
+    )
+    init_selection: str = setting(
+        "random",
+        "Which real images --init starts from: random, or the ones nearest "
+        "k-means centres of their class.",
+        "data",
+        choices=SELECTIONS,
+        flag="--init-selection",
+    )
+    clip: bool = setting(
+        True, "Keep the pixels inside the valid normalised range.", "image optimizer"
+    )
+    seed: int = setting(0, "Random seed.", "run control", flag="--seed")
+    checkpoint_every: int = setting(
+        50,
+        "Inner steps between checkpoints.",
+        "run control",
+        flag="--checkpoint-every",
+        minimum=1,
+    )
+    log_every: int = setting(
+        10,
+        "Inner steps between metric lines.",
+        "run control",
+        flag="--log-every",
+        minimum=1,
+    )
+    # See `udd_keras.distillation.time_budget`.
+    time_budget_minutes: float | None = setting(
+        None,
+        "Stop after MINUTES of distillation (wall time, resumes included), "
+        "with the set exported and a checkpoint; the image learning rate decays "
+        "at 60/80/90% of the time, and --iterations x --inner-steps is only an "
+        "upper bound. --resume keeps the run's budget unless given.",
+        "schedule",
+        flag="--time-budget",
+        default_text="none, the steps decide",
+        above=0,
+        metavar="MINUTES",
+    )
 
     def resolve(self, auto_precision=None):
         """Fills `None` fields from the method and dataset, resolves the
@@ -623,6 +888,69 @@ class DistillConfig:
         if "lr_decay_at" in values:
             values["lr_decay_at"] = tuple(values["lr_decay_at"])
         return cls(**values)
+
+
+def settings(section=None):
+    """The `DistillConfig` fields, in order; those of `section` when given.
+
+    Each field's metadata holds its `help`, `section`, `choices`, `flag` (the
+    option of `udd-keras distill`, or None), `default_text`, `minimum`, `above`
+    and `metavar` (see `setting`).
+    """
+    return tuple(
+        field
+        for field in dataclasses.fields(DistillConfig)
+        if section in (None, field.metadata["section"])
+    )
+
+
+def default_text(field):
+    """A setting's default as said in `--help` and the guide: the method's,
+    the dataset's, or the value."""
+    text = field.metadata["default_text"]
+    return str(field.default) if text is None else text
+
+
+def _bounds(meta):
+    if meta["above"] is not None:
+        return f"> {meta['above']}"
+    if meta["minimum"] is not None:
+        return f">= {meta['minimum']}"
+    return "-"
+
+
+def _cell(text):
+    return str(text).replace("|", "\\|")
+
+
+def settings_table():
+    """The settings of docs/distillation.md: one Markdown table per section.
+
+    Example:
+    >>> print(settings_table().splitlines()[0])
+    ### Data
+    """
+    parts = []
+    for section in SECTIONS:
+        rows = [
+            f"### {section[0].upper()}{section[1:]}",
+            "",
+            "| setting | flag | values | default | what it sets |",
+            "|---|---|---|---|---|",
+        ]
+        for field in settings(section):
+            meta = field.metadata
+            flag = f"`{meta['flag']}`" if meta["flag"] else "-"
+            values = ", ".join(f"`{c}`" for c in meta["choices"] or ()) or _bounds(meta)
+            default = (
+                default_text(field)
+                if meta["default_text"] is not None
+                else f"`{field.default}`"
+            )
+            cells = (f"`{field.name}`", flag, values, default, meta["help"])
+            rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+        parts.append("\n".join(rows))
+    return "\n\n".join(parts) + "\n"
 
 
 def _resolve_formation(values, method_default):
