@@ -45,108 +45,6 @@ def default_progress_path(json_path, source, full):
     return beside_source(source, ".eval-progress.json")
 
 
-def make_progress(console):
-    """A rich progress bar: model and repeat, bar, epochs, rate, ETA."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=console,
-    )
-
-
-def scalar_metadata():
-    """Serialised `SummaryMetadata` that marks a summary as a TensorBoard scalar.
-
-    `tf.summary.scalar` needs the `tensorboard` package; writing the same record
-    with `tf.summary.write` and this metadata needs TensorFlow only.
-    """
-    from tensorflow.core.framework import summary_pb2
-
-    metadata = summary_pb2.SummaryMetadata()
-    metadata.plugin_data.plugin_name = "scalars"
-    metadata.data_class = summary_pb2.DATA_CLASS_SCALAR
-    return metadata.SerializeToString()
-
-
-class ProgressCallback:
-    """Evaluation callback: one rich bar over every epoch of every run.
-
-    Started at the first run, so that input errors print no empty bar.
-    """
-
-    def __init__(self, progress, runs, epochs, repeats):
-        self.progress = progress
-        self.repeats = repeats
-        self.task = progress.add_task("", total=runs * epochs, rate="")
-
-    def on_run_start(self, model, repeat, seed):
-        self.progress.start()
-        description = f"{model} {repeat + 1}/{self.repeats}"
-        self.progress.update(self.task, description=description)
-
-    def on_step(self, step, total, logs):
-        self.progress.advance(self.task)
-        speed = self.progress.tasks[0].speed
-        self.progress.update(self.task, rate=f"{speed:.2f} ep/s" if speed else "")
-
-    def close(self):
-        # Stopping a bar that never started prints an empty line before the
-        # error message.
-        if self.progress.live.is_started:
-            self.progress.stop()
-
-
-class TensorBoardLogger:
-    """Evaluation callback: train loss and test accuracy per epoch, as
-    TensorBoard scalars under `logdir/model/repeat-k`."""
-
-    def __init__(self, logdir):
-        self.logdir = pathlib.Path(logdir)
-        self.writer = None
-        self.metadata = scalar_metadata()
-
-    def on_run_start(self, model, repeat, seed):
-        import tensorflow as tf
-
-        self.close()
-        self.writer = tf.summary.create_file_writer(
-            str(self.logdir / model / f"repeat-{repeat}")
-        )
-
-    def on_step(self, epoch, total, logs):
-        import tensorflow as tf
-
-        scalars = {"train/loss": logs["loss"], "train/learning_rate": logs["lr"]}
-        if "test_accuracy" in logs:
-            scalars["test/accuracy"] = logs["test_accuracy"]
-        with self.writer.as_default(step=epoch):
-            for tag, value in scalars.items():
-                tf.summary.write(
-                    tag, tf.constant(value, tf.float32), metadata=self.metadata
-                )
-
-    def close(self):
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
-
-
 def percent(mean, std):
     """`mean ± std` of fractions, in percent (or points) with two decimals."""
     return f"{100 * mean:.2f} ± {100 * std:.2f}"
@@ -355,16 +253,20 @@ def evaluate(
 
     from udd_keras.evaluation import EvaluationOptions
     from udd_keras.evaluation import evaluate as evaluate_set
-    from udd_keras.training import TrainingRecipe
+    from udd_keras.evaluation.run import TENSORBOARD_SCALARS
+    from udd_keras.progress import ProgressBar
+    from udd_keras.training import TensorBoard, TrainingRecipe
     from udd_keras.visualization import save_curves
 
     recipe = TrainingRecipe(**recipe_settings)
     models = models or (recipe.model,)
     total_runs = len(models) * repeats * (2 if baselines else 1)
-    progress = make_progress(Console(stderr=True))
-    callbacks = [ProgressCallback(progress, total_runs, recipe.epochs, repeats)]
+    bar = ProgressBar(
+        runs=total_runs, repeats=repeats, unit="ep", console=Console(stderr=True)
+    )
+    callbacks = [bar]
     if logdir:
-        callbacks.append(TensorBoardLogger(logdir))
+        callbacks.append(TensorBoard(logdir, TENSORBOARD_SCALARS))
     options = EvaluationOptions(
         full=full,
         soft_labels=soft_labels,

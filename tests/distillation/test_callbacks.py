@@ -6,13 +6,15 @@ import pytest
 import tensorflow as tf
 
 from udd_keras.distillation.callbacks import (
+    TENSORBOARD_SCALARS,
     MetricsLog,
     RunTimeEstimate,
-    TensorBoard,
     TerminateOnNonFinite,
+    progress_status,
 )
 from udd_keras.distillation.run_directory import RunDirectory
 from udd_keras.errors import NonFiniteLossError
+from udd_keras.training import TensorBoard
 
 
 def _logs(step, **losses):
@@ -52,7 +54,7 @@ def test_metrics_are_kept_every_log_every_steps_and_at_the_last(tmp_path):
 
 
 def test_tensorboard_writes_the_logged_steps(tmp_path):
-    board = TensorBoard(str(tmp_path), every=2)
+    board = TensorBoard(str(tmp_path), TENSORBOARD_SCALARS, every=2)
     for step in range(1, 4):
         board.on_step(step, 3, _logs(step))
     board.close()
@@ -65,6 +67,11 @@ def test_tensorboard_writes_the_logged_steps(tmp_path):
     assert ("distill/matching_loss", 2) in written
     assert ("distill/image_lr", 3) in written
     assert {step for _, step in written} == {2, 3}
+
+
+def test_the_progress_status_shows_the_iteration_and_losses():
+    assert progress_status(_logs(1)) == "it 1 loss 0.5 cfc 0.25 (grad x0.1)"
+    assert progress_status(_logs(1, cfc_gradient_ratio=0.0)) == "it 1 loss 0.5 cfc 0.25"
 
 
 def _estimate(steps):

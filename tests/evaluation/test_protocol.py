@@ -12,7 +12,7 @@ from udd_keras.evaluation import (
     load_evaluation_set,
 )
 from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
-from udd_keras.training import TrainingRecipe
+from udd_keras.training import Callback, TrainingRecipe
 
 TINY = dict(recipe=TrainingRecipe(epochs=1, width=8), repeats=2, eval_every=1)
 
@@ -75,6 +75,39 @@ def test_repeats_use_consecutive_seeds_and_same_seed_agrees(tmp_path, digits):
     assert [run.seed for run in first.runs] == [5, 6]
     assert first.accuracies == second.accuracies
     assert [run.losses for run in first.runs] == [run.losses for run in second.runs]
+
+
+def test_a_user_callback_receives_every_runs_epoch_logs(tmp_path, digits):
+    path = tmp_path / "set.tfrecord"
+    write_digits_set(path, digits, boxes=False)
+    calls = []
+
+    class Recorder(Callback):
+        def on_run_start(self, model, repeat, seed):
+            calls.append(("run", model, repeat, seed))
+
+        def on_start(self, step, total):
+            calls.append(("start", step, total))
+
+        def on_step(self, epoch, total, logs):
+            calls.append(("epoch", epoch, total, sorted(logs)))
+
+        def close(self):
+            calls.append(("close",))
+
+    recipe = TrainingRecipe(epochs=2, width=8)
+    report = evaluate(
+        path, recipe, repeats=1, seed=3, eval_every=1, callbacks=[Recorder()]
+    )
+    tested = ["loss", "lr", "test_accuracy", "test_images"]
+    assert calls == [
+        ("run", "convnet3", 0, 3),
+        ("start", 0, 2),
+        ("epoch", 1, 2, tested),
+        ("epoch", 2, 2, tested),
+        ("close",),
+    ]
+    assert [epoch for epoch, _ in report.results[0].runs[0].curve] == [1, 2]
 
 
 def test_report_json_has_the_documented_fields(tmp_path, digits):
@@ -260,7 +293,8 @@ def test_soft_labels_of_a_set_without_them_is_a_one_line_error(tmp_path, digits)
 
 
 def _protocol(call):
-    data = ("x_train", "y_train", "on_epoch_end")  # each run has its own hook
+    # The set's runs also have the progress file's callbacks.
+    data = ("x_train", "y_train", "callbacks")
     return {k: v for k, v in call.items() if k not in data}
 
 

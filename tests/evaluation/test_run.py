@@ -6,10 +6,20 @@ from udd_keras.errors import UddError
 from udd_keras.evaluation import EvalRun, train_and_evaluate
 from udd_keras.evaluation import run as run_module
 from udd_keras.evaluation.run import curve_subset
-from udd_keras.training import TrainingRecipe
+from udd_keras.training import Callback, TrainingRecipe
 
 RECIPE = TrainingRecipe(epochs=2, width=8, batch_size=8)
 TINY = dict(recipe=RECIPE, num_classes=3)
+
+
+class EpochLogs(Callback):
+    """`fn(epoch, logs)` after every epoch."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def on_step(self, epoch, total, logs):
+        self.fn(epoch, logs)
 
 
 @pytest.mark.parametrize("size, channels", [(28, 1), (32, 3)])
@@ -24,7 +34,7 @@ def test_tiny_evaluation_runs_at_28_and_32_pixels(tiny_split, size, channels):
         RECIPE.replace(dsa_strategy="color_crop_scale_rotate"),
         num_classes=3,
         eval_every=1,
-        on_epoch_end=lambda epoch, logs: epochs_seen.append((epoch, sorted(logs))),
+        callbacks=[EpochLogs(lambda e, logs: epochs_seen.append((e, sorted(logs))))],
     )
     assert isinstance(run, EvalRun)
     assert 0.0 <= run.accuracy <= 1.0
@@ -143,9 +153,11 @@ def test_curve_modes_train_alike_and_report_the_whole_split(tiny_split, monkeypa
             seed=2,
             num_classes=3,
             eval_every=1,
-            on_epoch_end=lambda epoch, logs, seen=seen: seen.append(
-                logs.get("test_images")
-            ),
+            callbacks=[
+                EpochLogs(
+                    lambda _, logs, seen=seen: seen.append(logs.get("test_images"))
+                )
+            ],
         )
         tested[curve] = seen
     assert runs["full"].losses == runs["subset"].losses == runs["final"].losses

@@ -50,6 +50,7 @@ def test_hooks_run_in_order_and_missing_hooks_are_skipped():
 def test_the_base_class_hooks_do_nothing():
     callback = Callback()
     assert callback.on_start(0, 1) is None
+    assert callback.on_batch(1, {}) is None
     assert callback.on_step(1, 1, {}) is None
     assert callback.close() is None
 

@@ -2,6 +2,7 @@ import numpy as np
 import tensorflow as tf
 
 from udd_keras.training import (
+    Callback,
     TrainingRecipe,
     build_classifier,
     make_classify_fn,
@@ -15,6 +16,26 @@ from udd_keras.training.classifier import (
 )
 
 TINY = TrainingRecipe(width=4, epochs=2, batch_size=4, cutmix_probability=0.0)
+
+
+class Recorder(Callback):
+    """Keeps every hook call: `starts`, `batches` and `epochs`."""
+
+    def __init__(self):
+        self.starts, self.batches, self.epochs = [], [], []
+
+    def on_start(self, step, total):
+        self.starts.append((step, total))
+
+    def on_batch(self, batch, logs):
+        self.batches.append((batch, logs))
+
+    def on_step(self, step, total, logs):
+        self.epochs.append((step, total, logs))
+
+    def seen(self):
+        """`(indices, correct)` of every batch."""
+        return [(logs["indices"], logs["correct"]) for _, logs in self.batches]
 
 
 def test_test_accuracy_counts_hits_over_batches():
@@ -31,15 +52,10 @@ def test_test_accuracy_counts_hits_over_batches():
 def test_on_batch_sees_every_example_once_per_epoch(tiny_split):
     x_train, y_train, _, _ = tiny_split(28, 1, train=10)
     model = build_classifier(TINY, (28, 28, 1), 3, seed=0)
-    seen = []
-    train_classifier(
-        model,
-        x_train,
-        y_train,
-        3,
-        TINY,
-        on_batch=lambda indices, correct: seen.append((indices, correct)),
-    )
+    recorder = Recorder()
+    train_classifier(model, x_train, y_train, 3, TINY, callbacks=[recorder])
+    seen = recorder.seen()
+    assert [batch for batch, _ in recorder.batches] == [1, 2, 3, 4, 5, 6]
     assert [len(indices) for indices, _ in seen] == [4, 4, 2] * 2
     for epoch in range(2):
         indices = np.concatenate([i for i, _ in seen[3 * epoch : 3 * epoch + 3]])
@@ -51,16 +67,10 @@ def test_correctness_matches_the_model_before_the_update(tiny_split):
     x_train, y_train, _, _ = tiny_split(28, 1, train=6)
     model = build_classifier(TINY, (28, 28, 1), 3, seed=0)
     expected = np.asarray(make_classify_fn(model)(x_train)) == y_train
-    seen = []
-    train_classifier(
-        model,
-        x_train,
-        y_train,
-        3,
-        TINY.replace(epochs=1, batch_size=6),
-        on_batch=lambda indices, correct: seen.append((indices, correct)),
-    )
-    indices, correct = seen[0]
+    recorder = Recorder()
+    recipe = TINY.replace(epochs=1, batch_size=6)
+    train_classifier(model, x_train, y_train, 3, recipe, callbacks=[recorder])
+    indices, correct = recorder.seen()[0]
     np.testing.assert_array_equal(correct, expected[indices])
 
 
@@ -69,18 +79,11 @@ def _train_losses(x_train, targets):
         dsa_strategy="color_crop_scale_rotate", cutmix_probability=1.0
     )
     model = build_classifier(recipe, (8, 8, 1), 3, seed=0)
-    losses, correct = [], []
-    train_classifier(
-        model,
-        x_train,
-        targets,
-        3,
-        recipe,
-        seed=3,
-        on_batch=lambda indices, c: correct.append(c),
-        on_epoch_end=lambda epoch, logs: losses.append(logs["loss"]),
-    )
-    return losses, np.concatenate(correct), model.get_weights()
+    recorder = Recorder()
+    train_classifier(model, x_train, targets, 3, recipe, seed=3, callbacks=[recorder])
+    losses = [logs["loss"] for _, _, logs in recorder.epochs]
+    correct = np.concatenate([correct for _, correct in recorder.seen()])
+    return losses, correct, model.get_weights()
 
 
 def test_one_hot_soft_labels_train_exactly_like_hard_labels(tiny_split):
@@ -108,19 +111,31 @@ def test_epoch_logs_hold_the_loss_and_the_decayed_learning_rate(tiny_split):
     x_train, y_train, _, _ = tiny_split(8, 1, train=8)
     recipe = TINY.replace(epochs=6, batch_size=8, lr=0.1)
     model = build_classifier(recipe, (8, 8, 1), 3, seed=0)
-    logs = []
-    train_classifier(
-        model,
-        x_train,
-        y_train,
-        3,
-        recipe,
-        on_epoch_end=lambda _, entry: logs.append(entry),
-    )
+    recorder = Recorder()
+    train_classifier(model, x_train, y_train, 3, recipe, callbacks=[recorder])
+    logs = [entry for _, _, entry in recorder.epochs]
     # One step per epoch; x0.2 from the 5th epoch (2/3 of 6), again from the 6th.
     lrs = [entry["lr"] for entry in logs]
     np.testing.assert_allclose(lrs, [0.1, 0.1, 0.1, 0.1, 0.02, 0.004], rtol=1e-6)
     assert all(np.isfinite(entry["loss"]) for entry in logs)
+
+
+def test_a_user_callback_receives_the_epoch_logs_on_digits():
+    from udd_keras.data import load_dataset
+
+    digits = load_dataset("digits")
+    recipe = TrainingRecipe(width=8, epochs=2, batch_size=16)
+    model = build_classifier(recipe, digits.image_shape, 10, seed=0)
+    recorder = Recorder()
+    x_train, y_train = digits.x_train[:40], digits.y_train[:40]
+    train_classifier(model, x_train, y_train, 10, recipe, callbacks=[recorder])
+    assert recorder.starts == [(0, 2)]
+    assert [(epoch, total, sorted(logs)) for epoch, total, logs in recorder.epochs] == [
+        (1, 2, ["loss", "lr"]),
+        (2, 2, ["loss", "lr"]),
+    ]
+    assert all(np.isfinite(logs["loss"]) for _, _, logs in recorder.epochs)
+    assert len(recorder.batches) == 2 * 3  # 40 images in batches of 16
 
 
 def _fake_cache(root, caches):

@@ -14,10 +14,14 @@ unforgettable examples are the redundant ones.
 import numpy as np
 
 from udd_keras.coreset.network import coreset_recipe, train_on_real_data
+from udd_keras.training.callbacks import Callback
 
 
-class ForgettingTracker:
+class ForgettingTracker(Callback):
     """Counts forgetting events per example from per-step correctness.
+
+    A callback of the training loop (`train_classifier`): every batch's
+    `indices` and `correct` are one presentation (`update`).
 
     Args:
         num_examples: int, size of the training set.
@@ -47,6 +51,9 @@ class ForgettingTracker:
         self.learned[indices] |= correct
         self.previous[indices] = correct
 
+    def on_batch(self, batch, logs):
+        self.update(logs["indices"], logs["correct"])
+
     def scores(self):
         """float array (N,): events, `inf` for never-learned examples."""
         return np.where(self.learned, self.events.astype(np.float64), np.inf)
@@ -66,7 +73,7 @@ def forgetting_scores(dataset, seed=0, recipe=None):
     """
     tracker = ForgettingTracker(len(dataset.x_train))
     recipe = recipe or coreset_recipe("forgetting")
-    train_on_real_data(dataset, recipe, seed, on_batch=tracker.update)
+    train_on_real_data(dataset, recipe, seed, callbacks=[tracker])
     return tracker.scores()
 
 

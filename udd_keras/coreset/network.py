@@ -29,14 +29,15 @@ def coreset_recipe(method):
     )
 
 
-def train_on_real_data(dataset, recipe, seed, on_batch=None):
+def train_on_real_data(dataset, recipe, seed, callbacks=None):
     """A fresh network trained on the whole real training set with `recipe`.
 
     Args:
         dataset: an `ImageDataset`.
         recipe: `TrainingRecipe` (see `coreset_recipe`).
         seed: int, initialisation and shuffling seed.
-        on_batch: optional `fn(indices, correct)` called after each batch.
+        callbacks: callbacks of the training loop (`train_classifier`), e.g.
+            a `ForgettingTracker`, or None.
 
     Returns:
         The trained Keras model.
@@ -49,6 +50,6 @@ def train_on_real_data(dataset, recipe, seed, on_batch=None):
         dataset.num_classes,
         recipe,
         seed=seed,
-        on_batch=on_batch,
+        callbacks=callbacks,
     )
     return model

@@ -5,8 +5,10 @@ The loop takes a step, then calls, in this order (a `CallbackList`):
 1. `TerminateOnNonFinite`: stops the run when a loss became NaN or infinite
    (model: `keras.callbacks.TerminateOnNaN`);
 2. `MetricsLog`: every `log_every`-th step's logs to `metrics.jsonl`;
-3. `TensorBoard`: the same steps' losses as TensorBoard scalars;
-4. the user's callbacks (e.g. `udd_keras.progress.DistillProgress`);
+3. `udd_keras.training.TensorBoard` (the evaluation's too): the same steps'
+   `TENSORBOARD_SCALARS`;
+4. the user's callbacks (e.g. `udd_keras.progress.ProgressBar`, the
+   evaluation's too, with `progress_status`);
 5. `Checkpoints` (`udd_keras.distillation.checkpoints`): saves every
    `checkpoint_every` steps, at the end of every outer iteration and when a
    signal asked the run to stop, then stops it (model:
@@ -27,8 +29,6 @@ days on a CPU.
 import math
 import statistics
 
-import tensorflow as tf
-
 from udd_keras.errors import NonFiniteLossError
 from udd_keras.training.callbacks import Callback
 
@@ -40,6 +40,27 @@ LOSSES = {
     "cfc_gradient_ratio": "CFC gradient ratio",
     "network_loss": "network loss",
 }
+
+
+# The scalars the distillation writes to TensorBoard: tag -> key of its logs.
+TENSORBOARD_SCALARS = {f"distill/{name}": name for name in (*LOSSES, "image_lr")}
+
+
+def progress_status(logs):
+    """The text of a step on the progress bar: iteration, losses, CFC's gradient.
+
+    Example:
+    >>> progress_status({"iteration": 2, "matching_loss": 0.5, "cfc_loss": 0.0})
+    'it 2 loss 0.5 cfc 0'
+    """
+    status = (
+        f"it {logs['iteration']} loss {logs['matching_loss']:.3g}"
+        f" cfc {logs['cfc_loss']:.3g}"
+    )
+    if logs.get("cfc_gradient_ratio"):
+        # CFC's pixel gradient against the matching gradient's.
+        status += f" (grad x{logs['cfc_gradient_ratio']:.2g})"
+    return status
 
 
 def _due(step, total, every):
@@ -96,30 +117,6 @@ class MetricsLog(Callback):
         if self.run_dir is not None:
             return self.run_dir.read_metrics()
         return list(self.records)
-
-
-class TensorBoard(Callback):
-    """Writes the losses and `image_lr` of the logged steps as scalars.
-
-    Args:
-        logdir: the TensorBoard log directory.
-        every: int, `log_every`.
-    """
-
-    def __init__(self, logdir, every):
-        self.writer = tf.summary.create_file_writer(logdir)
-        self.every = every
-
-    def on_step(self, step, total, logs):
-        if not _due(step, total, self.every):
-            return
-        with self.writer.as_default(step=step):
-            for name in (*LOSSES, "image_lr"):
-                tf.summary.scalar(f"distill/{name}", logs[name])
-        self.writer.flush()
-
-    def close(self):
-        self.writer.close()
 
 
 # A run estimated to take longer than this is worth a word (seconds).

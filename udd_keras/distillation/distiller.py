@@ -47,9 +47,10 @@ import numpy as np
 import tensorflow as tf
 
 from udd_keras.distillation.callbacks import (
+    TENSORBOARD_SCALARS,
     MetricsLog,
-    TensorBoard,
     TerminateOnNonFinite,
+    progress_status,
 )
 from udd_keras.distillation.checkpoints import (
     Checkpoints,
@@ -72,6 +73,7 @@ from udd_keras.preemption import (
     stop_on_notice,
 )
 from udd_keras.training.callbacks import CallbackList
+from udd_keras.training.tensorboard import TensorBoard
 
 __all__ = [
     "DistillResult",
@@ -366,7 +368,8 @@ class Distiller:
             self.metrics_log,
         ]
         if self.logdir and self.chief:
-            callbacks.append(TensorBoard(self.logdir, config.log_every))
+            board = TensorBoard(self.logdir, TENSORBOARD_SCALARS, config.log_every)
+            callbacks.append(board)
         return CallbackList([*callbacks, *self.callbacks, self.checkpoints])
 
     def _release_run_dir(self):
@@ -615,11 +618,15 @@ def distill(
         config, dataset=loaded, out_dir=out_dir, callbacks=callbacks, **run_options
     )
     if progress:
-        from udd_keras.progress import DistillProgress
+        from udd_keras.progress import ProgressBar
 
         # The resolved config: a resumed run keeps the budget it started with.
         budget = distiller.config.time_budget_minutes
         distiller.callbacks.append(
-            DistillProgress(time_budget=None if budget is None else 60.0 * budget)
+            ProgressBar(
+                "distill",
+                status=progress_status,
+                time_budget=None if budget is None else 60.0 * budget,
+            )
         )
     return distiller.run()

@@ -18,10 +18,14 @@ protocol it was measured under, and its fingerprint
 (`udd_keras.evaluation.fingerprint`).
 
 Callbacks (`udd_keras.training.Callback`, or any object with some of the
-hooks): before each run `on_run_start(model, repeat, seed)` and
-`on_start(0, epochs)`; after each epoch `on_step(epoch, epochs, logs)` with
-`logs = {"loss", "lr"[, "test_accuracy"]}`; `close()` once the evaluation
-has ended. For the baseline runs `model` is `"<model>/random-coreset"`.
+hooks), the same for every run: before each run `on_run_start(model, repeat,
+seed)`, then the run's training loop calls them (`train_classifier`:
+`on_start(0, epochs)`, `on_batch`, and after each epoch `on_step(epoch,
+epochs, logs)` with `logs = {"loss", "lr"[, "test_accuracy", "test_images"]}`);
+`close()` once the evaluation has ended. For the baseline runs `model` is
+`"<model>/random-coreset"`. `udd_keras.progress.ProgressBar` and
+`udd_keras.training.TensorBoard` (with `run.TENSORBOARD_SCALARS`) are the
+command line's.
 """
 
 import dataclasses
@@ -50,7 +54,7 @@ from udd_keras.evaluation.soft_labels import (
 )
 from udd_keras.models import MODEL_NAMES
 from udd_keras.tfrecords import decode_regions, read_metadata, read_synthetic_set
-from udd_keras.training import CallbackList, TrainingRecipe
+from udd_keras.training import CallbackList, TrainingRecipe, as_callback_list
 
 
 @dataclasses.dataclass(frozen=True)
@@ -202,15 +206,7 @@ def make_repeat_trainer(
     callbacks = as_callback_list(callbacks)
 
     def train_repeat(model_name, repeat, run_seed, x_train, y_train, label=None):
-        label = label or model_name
-        for callback in callbacks.callbacks:
-            if hasattr(callback, "on_run_start"):
-                callback.on_run_start(label, repeat, run_seed)
-        callbacks.on_start(0, recipe.epochs)
-
-        def epoch_end(epoch, logs):
-            callbacks.on_step(epoch, recipe.epochs, logs)
-
+        callbacks.on_run_start(label or model_name, repeat, run_seed)
         return train_and_evaluate(
             x_train,
             y_train,
@@ -221,17 +217,10 @@ def make_repeat_trainer(
             num_classes=dataset.num_classes,
             eval_every=eval_every,
             strategy=strategy,
-            on_epoch_end=epoch_end,
+            callbacks=callbacks,
         )
 
     return train_repeat
-
-
-def as_callback_list(callbacks):
-    """`callbacks` (None, a `CallbackList` or an iterable) as a `CallbackList`."""
-    if isinstance(callbacks, CallbackList):
-        return callbacks
-    return CallbackList(callbacks or ())
 
 
 def evaluation_runs(recipe, models, repeats, seed, eval_every, strategy):

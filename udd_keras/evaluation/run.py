@@ -8,6 +8,10 @@ three times the training of a 300-epoch IPC 1 run, and a curve point needs no
 more than +-1.5 points of precision. The recipe's `curve="full"` tests the
 whole split at every point, `curve="final"` only after the last epoch. Training
 is the same in every mode, so the final accuracy does not depend on it.
+
+The tests are a callback of the training loop (`EpochTests`), first of the
+run's callbacks: the epoch logs the others receive hold the test accuracy of
+the epochs it was measured on.
 """
 
 import time
@@ -17,6 +21,7 @@ import numpy as np
 
 from udd_keras.errors import UddError
 from udd_keras.seeding import seed_globally
+from udd_keras.training.callbacks import Callback, as_callback_list
 from udd_keras.training.classifier import (
     batch_size_for_testing,
     build_classifier,
@@ -53,6 +58,15 @@ class EvalRun:
     seed: int = 0
     losses: list[float] = field(default_factory=list)
     curve_test_images: int | None = None
+
+
+# The scalars an evaluation run writes to TensorBoard: tag -> key of its epoch
+# logs (`udd_keras.training.TensorBoard`).
+TENSORBOARD_SCALARS = {
+    "train/loss": "loss",
+    "train/learning_rate": "lr",
+    "test/accuracy": "test_accuracy",
+}
 
 
 def check_positive_int(name, value):
@@ -120,6 +134,48 @@ def check_targets(y_train, num_images, num_classes):
     )
 
 
+class EpochTests(Callback):
+    """Tests the model after the curve's epochs; keeps the curve and losses.
+
+    After the last epoch it tests on the whole test split, after every
+    `eval_every`-th epoch before it (unless `curve="final"`) on the curve's
+    images, and adds `test_accuracy` and `test_images` (how many images it
+    was measured on) to the epoch's logs.
+
+    Args:
+        classify: `fn(images) -> (B,) predicted classes` of the trained model.
+        test: `(x_test, y_test)`, the whole test split.
+        curve: `(x, y)`, the images of the curve's earlier points, or None
+            for none.
+        eval_every: int, epochs between the curve's points.
+        batch_size: int, test images per forward pass.
+
+    Attributes:
+        points: list of `(epoch, accuracy)`, the curve so far.
+        losses: list of floats, every epoch's mean training loss.
+    """
+
+    def __init__(self, classify, test, curve, eval_every, batch_size):
+        self.classify = classify
+        self.test = test
+        self.curve = curve
+        self.eval_every = eval_every
+        self.batch_size = batch_size
+        self.points, self.losses = [], []
+
+    def on_step(self, epoch, total, logs):
+        self.losses.append(logs["loss"])
+        if epoch == total:
+            x, y = self.test
+        elif self.curve is not None and epoch % self.eval_every == 0:
+            x, y = self.curve
+        else:
+            return
+        logs["test_accuracy"] = top1_accuracy(self.classify, x, y, self.batch_size)
+        logs["test_images"] = len(x)
+        self.points.append((epoch, logs["test_accuracy"]))
+
+
 def train_and_evaluate(
     x_train,
     y_train,
@@ -130,7 +186,7 @@ def train_and_evaluate(
     num_classes=None,
     eval_every=None,
     strategy=None,
-    on_epoch_end=None,
+    callbacks=None,
 ):
     """Trains a freshly initialised network on a set and tests it on real data.
 
@@ -159,9 +215,11 @@ def train_and_evaluate(
         eval_every: int, test every this many epochs (and at the end); None
             means `max(1, epochs // 10)`.
         strategy: a `tf.distribute.Strategy`, or None for the current one.
-        on_epoch_end: optional `fn(epoch, logs)`, 1-based epoch; logs hold
-            `loss`, `lr`, and `test_accuracy` with `test_images` (how many
-            test images it was measured on) on epochs where it was measured.
+        callbacks: callbacks of the training loop (`train_classifier`), a
+            `CallbackList`, or None; the epoch logs they receive hold `loss`,
+            `lr`, and `test_accuracy` with `test_images` (how many test
+            images it was measured on) on epochs where it was measured. They
+            are not closed.
 
     Returns:
         `EvalRun`.
@@ -205,24 +263,14 @@ def train_and_evaluate(
         x_curve, y_curve = x_test[index], y_test[index]
     else:
         x_curve, y_curve = x_test, y_test
-    points, losses = [], []
     intermediate = curve != "final" and epochs > eval_every
-
-    def epoch_end(epoch, logs):
-        losses.append(logs["loss"])
-        if epoch == epochs:
-            x, y = x_test, y_test
-        elif intermediate and epoch % eval_every == 0:
-            x, y = x_curve, y_curve
-        else:
-            x = None
-        if x is not None:
-            logs["test_accuracy"] = top1_accuracy(classify, x, y, test_batch)
-            logs["test_images"] = len(x)
-            points.append((epoch, logs["test_accuracy"]))
-        if on_epoch_end is not None:
-            on_epoch_end(epoch, logs)
-
+    tests = EpochTests(
+        classify,
+        (x_test, y_test),
+        (x_curve, y_curve) if intermediate else None,
+        eval_every,
+        test_batch,
+    )
     train_classifier(
         model,
         x_train,
@@ -231,13 +279,13 @@ def train_and_evaluate(
         recipe,
         seed=seed,
         strategy=strategy,
-        on_epoch_end=epoch_end,
+        callbacks=[tests, *as_callback_list(callbacks).callbacks],
     )
     return EvalRun(
-        accuracy=points[-1][1],
-        curve=points,
+        accuracy=tests.points[-1][1],
+        curve=tests.points,
         seconds=time.perf_counter() - start,
         seed=seed,
-        losses=losses,
+        losses=tests.losses,
         curve_test_images=len(x_curve) if intermediate else None,
     )

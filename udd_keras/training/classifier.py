@@ -5,7 +5,8 @@ set in an order drawn from `numpy.random.default_rng([seed, epoch])`, in
 batches of `min(batch_size, N)`, the last one possibly smaller (like PyTorch's
 `drop_last=False`); every batch is one `ClassifierStep` with Keras' SGD
 (momentum, the recipe's `StepDecay`), its augmentation and CutMix drawn from the
-stateless seed `[seed, step]`.
+stateless seed `[seed, step]`. Its `callbacks` (`udd_keras.training.Callback`,
+the distillation's protocol) see every batch and every epoch.
 """
 
 import math
@@ -16,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from udd_keras.models import get_model
+from udd_keras.training.callbacks import as_callback_list
 from udd_keras.training.recipe import TrainingRecipe
 from udd_keras.training.step import ClassifierStep
 
@@ -165,10 +167,19 @@ def train_classifier(
     recipe=None,
     seed=0,
     strategy=None,
-    on_batch=None,
-    on_epoch_end=None,
+    callbacks=None,
 ):
     """Trains `model` in place on `(images, labels)` with a recipe.
+
+    The loop's callbacks (`udd_keras.training.Callback`) are called:
+    `on_start(0, epochs)` before the first epoch; `on_batch(batch, logs)`
+    after every step, `batch` counting from 1 over the run and `logs =
+    {"indices": (B,) training-set indices of the batch, "correct": (B,) bool
+    correctness of their predictions in that step (before its update),
+    "loss": the batch's loss}`; `on_step(epoch, epochs, logs)` after every
+    epoch, `epoch` from 1 and `logs = {"loss": mean training loss, "lr":
+    learning rate used}`. `close()` is not called: callbacks may serve several
+    trainings (an evaluation's runs), and whoever made them closes them.
 
     Args:
         model: a built `keras.Model` (see `build_classifier`).
@@ -182,11 +193,7 @@ def train_classifier(
             `augmentation` and `cutmix_probability` are used.
         seed: int, drives the batch order and the augmentation.
         strategy: a `tf.distribute.Strategy` or None for the current one.
-        on_batch: optional `fn(indices, correct)` called after every step with
-            the (B,) training-set indices of the batch and the (B,) bool
-            correctness of their predictions in that step.
-        on_epoch_end: optional `fn(epoch, logs)` with the 1-based epoch and
-            `logs = {"loss": mean training loss, "lr": learning rate used}`.
+        callbacks: callbacks, a `CallbackList`, or None.
 
     Returns:
         The trained `model`.
@@ -200,6 +207,7 @@ def train_classifier(
     """
     recipe = recipe or TrainingRecipe()
     strategy = default_strategy(strategy)
+    callbacks = as_callback_list(callbacks)
     images = np.asarray(images, np.float32)
     labels = np.asarray(labels)
     labels = labels.astype(np.float32 if labels.ndim == 2 else np.int32)
@@ -221,6 +229,7 @@ def train_classifier(
         strategy=strategy,
     )
     global_step = 0
+    callbacks.on_start(0, recipe.epochs)
     for epoch in range(recipe.epochs):
         order = np.random.default_rng([seed, epoch]).permutation(size)
         epoch_lr = float(schedule(global_step))
@@ -232,9 +241,10 @@ def train_classifier(
             )
             loss, correct = step(images[indices], labels[indices], *tf.unstack(seeds))
             losses.append(float(loss))
-            if on_batch is not None:
-                on_batch(indices, np.asarray(correct))
             global_step += 1
-        if on_epoch_end is not None:
-            on_epoch_end(epoch + 1, {"loss": float(np.mean(losses)), "lr": epoch_lr})
+            correct = np.asarray(correct)
+            logs = {"indices": indices, "correct": correct, "loss": losses[-1]}
+            callbacks.on_batch(global_step, logs)
+        logs = {"loss": float(np.mean(losses)), "lr": epoch_lr}
+        callbacks.on_step(epoch + 1, recipe.epochs, logs)
     return model
