@@ -27,13 +27,14 @@ import numpy as np
 
 from udd_keras.errors import UddError
 from udd_keras.evaluation.fingerprint import fingerprint, protocol_differences
+from udd_keras.evaluation.report import AccuracySummary
 
 # What the error for a file that is not an evaluation result says it expected.
 EXPECTED = "the JSON written by `udd-keras evaluate --json`"
 
 
 @dataclasses.dataclass(frozen=True)
-class ResultSide:
+class ResultSide(AccuracySummary):
     """One side of a comparison: one model's result in one evaluation.
 
     Attributes:
@@ -54,15 +55,6 @@ class ResultSide:
     def n(self):
         """int, the number of repeats."""
         return len(self.accuracies)
-
-    @property
-    def accuracy_mean(self):
-        return float(np.mean(self.accuracies))
-
-    @property
-    def accuracy_std(self):
-        """Population std (`ddof=0`), as every accuracy of a report."""
-        return float(np.std(self.accuracies))
 
     @property
     def fingerprint(self):

@@ -9,8 +9,21 @@ from udd_keras.evaluation.run import EvalRun
 from udd_keras.files import atomic_write_json
 
 
+class AccuracySummary:
+    """`accuracy_mean` and `accuracy_std` of a class's `accuracies` (one a repeat)."""
+
+    @property
+    def accuracy_mean(self):
+        return float(np.mean(self.accuracies))
+
+    @property
+    def accuracy_std(self):
+        """Population standard deviation (`ddof=0`, as the DC/IDC code reports)."""
+        return float(np.std(self.accuracies))
+
+
 @dataclass
-class ModelResult:
+class ModelResult(AccuracySummary):
     """All repeats of one model.
 
     Args:
@@ -36,15 +49,6 @@ class ModelResult:
     def accuracies(self):
         """list of floats in [0, 1], the final test accuracy of every run."""
         return [run.accuracy for run in self.runs]
-
-    @property
-    def accuracy_mean(self):
-        return float(np.mean(self.accuracies))
-
-    @property
-    def accuracy_std(self):
-        """Population standard deviation (`ddof=0`, as the DC/IDC code reports)."""
-        return float(np.std(self.accuracies))
 
     @property
     def seconds(self):
