@@ -255,26 +255,21 @@ def make_set(
         )
         distilled = pathlib.Path(workdir) / "run" / "synthetic.tfrecord"
         distill_seconds = time.monotonic() - started
-        tell(f"evaluating: {protocol.repeats} x {protocol.epochs} epochs")
-        report = evaluate(
-            distilled,
-            protocol.recipe,
-            repeats=protocol.repeats,
-            seed=protocol.seed,
-            data_dir=data_dir,
-        )
-        accuracy = _accuracy(report.results[0])
-        accuracy["width"] = protocol.width
-        tell(f"checking: {protocol.check_repeats} x {protocol.check_epochs} epochs")
-        check_report = evaluate(
-            distilled,
-            protocol.check_recipe,
-            repeats=protocol.check_repeats,
-            seed=protocol.seed,
-            data_dir=data_dir,
-        )
-        check = _accuracy(check_report.results[0])
-        check["width"] = protocol.check_width
+
+        def measure(doing, recipe, repeats):
+            """The accuracy dict (with the width) of `repeats` trainings."""
+            tell(f"{doing}: {repeats} x {recipe.epochs} epochs")
+            report = evaluate(
+                distilled,
+                recipe,
+                repeats=repeats,
+                seed=protocol.seed,
+                data_dir=data_dir,
+            )
+            return {**_accuracy(report.results[0]), "width": recipe.width}
+
+        accuracy = measure("evaluating", protocol.recipe, protocol.repeats)
+        check = measure("checking", protocol.check_recipe, protocol.check_repeats)
         check["range"] = _check_range(check)
         synthetic = read_synthetic_set(distilled)
     meta = synthetic.metadata
