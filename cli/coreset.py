@@ -4,7 +4,7 @@ import pathlib
 
 import click
 
-from udd_keras.cli.options import recipe_option
+from udd_keras.cli.options import choice_option, data_dir_option, recipe_option
 
 METHOD_CHOICES = ("random", "herding", "forgetting")
 
@@ -12,12 +12,7 @@ METHOD_CHOICES = ("random", "herding", "forgetting")
 @click.command()
 @click.argument("dataset")
 @click.option("--ipc", type=int, required=True, help="Images per class.")
-@click.option(
-    "--method",
-    type=click.Choice(METHOD_CHOICES),
-    default="random",
-    show_default=True,
-)
+@choice_option("--method", METHOD_CHOICES, "random")
 @click.option(
     "--out",
     "out_dir",
@@ -33,7 +28,7 @@ METHOD_CHOICES = ("random", "herding", "forgetting")
     "[default: 1 for herding, 3 for forgetting]",
 )
 @recipe_option("width", help="Width of the herding/forgetting ConvNet.")
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None)
+@data_dir_option()
 def coreset(dataset, ipc, method, out_dir, seed, data_dir, **recipe_settings):
     """Select IPC real training images per class of DATASET (random, herding or
     forgetting) and write OUT/coreset.tfrecord and OUT/coreset.png.

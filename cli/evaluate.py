@@ -5,7 +5,14 @@ import pathlib
 import click
 
 from udd_keras.choices import CURVES
-from udd_keras.cli.options import SetArgument, recipe_option, strategy_options
+from udd_keras.cli.options import (
+    SetArgument,
+    choice_option,
+    data_dir_option,
+    output_options,
+    recipe_option,
+    strategy_options,
+)
 from udd_keras.sets.index import is_shipped
 from udd_keras.training.recipe import DEFAULTS
 
@@ -152,11 +159,10 @@ def results_table(report):
     default=None,
     help="Epochs between test-accuracy points.  [default: epochs // 10]",
 )
-@click.option(
+@choice_option(
     "--curve",
-    type=click.Choice(CURVES),
-    default=DEFAULTS["curve"],
-    show_default=True,
+    CURVES,
+    DEFAULTS["curve"],
     help="Test images of the accuracy curve's points before the last: a fixed "
     "class-balanced 1,000 (subset), the whole test split (full), or none "
     "(final). The reported accuracy is always the whole split's.",
@@ -165,14 +171,9 @@ def results_table(report):
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Seed of the first repeat."
 )
-@click.option(
-    "--json", "json_path", type=click.Path(dir_okay=False), help="Write the report."
-)
-@click.option(
-    "--png",
-    "png_path",
-    type=click.Path(dir_okay=False),
-    help="Test accuracy against epoch.  [default: next to the JSON or SOURCE]",
+@output_options(
+    "Write the report.",
+    "Test accuracy against epoch.  [default: next to the JSON or SOURCE]",
 )
 @click.option(
     "--full", is_flag=True, help="SOURCE is a dataset name: train on all of it."
@@ -202,7 +203,7 @@ def results_table(report):
     help="Full-data accuracy for HLR.  [default: the paper's ConvNet-3 "
     "figure where it has one]",
 )
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None)
+@data_dir_option()
 @click.option(
     "--logdir",
     type=click.Path(file_okay=False),

@@ -2,7 +2,7 @@
 
 import click
 
-from udd_keras.cli.options import SetArgument
+from udd_keras.cli.options import SetArgument, choice_option
 
 
 @click.command("export-tfds")
@@ -14,11 +14,10 @@ from udd_keras.cli.options import SetArgument
     help="TFDS dataset name (lower case, digits, _).  [default: the shipped "
     "set's name, or <dataset>_ipc<N>_<method>]",
 )
-@click.option(
+@choice_option(
     "--dtype",
-    type=click.Choice(["auto", "uint8", "float32"]),
-    default="auto",
-    show_default=True,
+    ["auto", "uint8", "float32"],
+    "auto",
     help="Image dtype: auto is uint8 for real images (whole 0..255 pixels), "
     "float32 in [0, 1] units otherwise; uint8 rounds distilled pixels.",
 )

@@ -4,7 +4,13 @@ import pathlib
 
 import click
 
-from udd_keras.cli.options import SetArgument, recipe_option
+from udd_keras.cli.options import (
+    SetArgument,
+    choice_option,
+    data_dir_option,
+    output_options,
+    recipe_option,
+)
 from udd_keras.files import atomic_write_json
 
 # The stds of the Fig. 8 curve: from a near-spike to wider than the range.
@@ -141,27 +147,19 @@ def write_figures(out_dir, results, intervals):
 )
 @recipe_option("width", help="Width of the default ConvNet-3.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option(
+@choice_option(
     "--value-range",
-    type=click.Choice(["joint", "set", "image"]),
-    default="joint",
-    show_default=True,
+    ["joint", "set", "image"],
+    "joint",
     help="Interval range: one over all sets' maps (comparable), one per set, "
     "or each map's own min..max.",
 )
-@click.option(
-    "--json",
-    "json_path",
-    type=click.Path(dir_okay=False),
-    help="Write per-set and per-class mUE and the network used.",
+@output_options(
+    "Write per-set and per-class mUE and the network used.",
+    "Write activation overlays, per-class bars and the UE curve here.",
+    png_folder=True,
 )
-@click.option(
-    "--png",
-    "png_dir",
-    type=click.Path(file_okay=False),
-    help="Write activation overlays, per-class bars and the UE curve here.",
-)
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None)
+@data_dir_option()
 def mue(
     sources,
     model_weights,

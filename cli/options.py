@@ -44,6 +44,38 @@ def add_options(specs):
     return decorate
 
 
+def choice_option(flag, choices, default, help=None):
+    """A click option choosing among `choices`, with `default` shown in `--help`."""
+    return click.option(
+        flag,
+        type=click.Choice(choices),
+        default=default,
+        show_default=True,
+        help=help,
+    )
+
+
+def output_options(json_help, png_help, png_folder=False):
+    """`--json FILE`, received as `json_path`, and `--png`: a file received as
+    `png_path`, or with `png_folder` a folder received as `png_dir` (each None
+    when not given)."""
+    json_option = click.option(
+        "--json", "json_path", type=click.Path(dir_okay=False), help=json_help
+    )
+    png_option = click.option(
+        "--png",
+        "png_dir" if png_folder else "png_path",
+        type=click.Path(file_okay=not png_folder, dir_okay=png_folder),
+        help=png_help,
+    )
+    return lambda command: json_option(png_option(command))
+
+
+def data_dir_option():
+    """`--data-dir FOLDER` (None when not given: the datasets' default place)."""
+    return click.option("--data-dir", type=click.Path(file_okay=False), default=None)
+
+
 def _value_type(field):
     """The type of a dataclass field's values: `int | None` gives int."""
     types = [t for t in typing.get_args(field.type) if t is not type(None)]
