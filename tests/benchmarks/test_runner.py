@@ -8,9 +8,8 @@ import pytest
 from benchmarks import __main__ as cli
 from benchmarks import accuracy, results, spec, timing
 
-TINY = """
-# A tiny accuracy experiment: digits, width 8, 2 steps, 1 epoch.
-question = "Do the pipeline's rows come out?"
+# A tiny accuracy experiment's common keys: digits, width 8, 2 steps, 1 epoch.
+TINY_BASE = """
 kind = "accuracy"
 dataset = "digits"
 split = "test"
@@ -18,8 +17,14 @@ seeds = [0]
 repeats = 1
 epochs = 1
 eval_width = 8
-shared = { "width" = 8, "net_images" = 32, "real_batch" = 16, "lr_img" = "null" }
 budget = { "steps" = 2, "inner_steps" = 1 }
+"""
+
+TINY = (
+    TINY_BASE
+    + """
+question = "Do the pipeline's rows come out?"
+shared = { "width" = 8, "net_images" = 32, "real_batch" = 16, "lr_img" = "null" }
 measures = ["accuracy", "paired:random-coreset", "agreement"]
 variants = [
   { "name" = "random-coreset", "source" = "coreset" },
@@ -28,6 +33,7 @@ variants = [
   { "name" = "imported", "source" = "import", "of" = "udd" },
 ]
 """
+)
 
 
 def options(*argv):
@@ -96,17 +102,11 @@ def test_resume_keeps_finished_seeds(tiny, monkeypatch, tmp_path):
     assert len(json.loads((tmp_path / "again.json").read_text())["rows"]) == 4
 
 
-SAME_SETS = """
+SAME_SETS = (
+    TINY_BASE
+    + """
 question = "Is a set made twice evaluated once?"
-kind = "accuracy"
-dataset = "digits"
-split = "test"
-seeds = [0]
-repeats = 1
-epochs = 1
-eval_width = 8
 shared = { "width" = 8, "net_images" = 32, "real_batch" = 16 }
-budget = { "steps" = 2, "inner_steps" = 1 }
 measures = ["accuracy", "paired:idc"]
 variants = [
   { "name" = "idc", "overrides" = { "method" = "idc" } },
@@ -114,6 +114,7 @@ variants = [
   { "name" = "udd-cfc", "overrides" = { "method" = "udd", "cfc_weight" = 0.1 } },
 ]
 """
+)
 
 
 def test_identical_sets_share_one_evaluation(tmp_path, monkeypatch):
@@ -144,6 +145,23 @@ def test_identical_sets_share_one_evaluation(tmp_path, monkeypatch):
         1,
         "test",
     )
+
+
+def test_sets_of_evaluates_another_runs_sets_again(tiny, tmp_path):
+    experiment, out, work = tiny
+    first = {
+        r["variant"]: r for r in json.loads((out / "test.json").read_text())["rows"]
+    }
+    run = options("--workdir", str(work), "--sets-of", "", "--tag", "longer")
+    run.epochs, run.variants = 2, ["udd"]
+    accuracy.run(experiment, run, lambda r: results.write(r, tmp_path, "t"))
+    (again,) = json.loads((tmp_path / "t.json").read_text())["rows"]
+    assert again["set_digests"] == first["udd"]["set_digests"]
+    assert again["steps"] == first["udd"]["steps"] == 2
+    missing = options("--workdir", str(tmp_path), "--sets-of", "none")
+    missing.variants = ["udd"]
+    with pytest.raises(SystemExit, match="no udd seed 0"):
+        accuracy.run(experiment, missing, lambda r: None)
 
 
 def fake_measure(args):
