@@ -24,11 +24,16 @@ def rng():
 
 @pytest.fixture(scope="session")
 def write_digits_set():
-    """`fn(path, box=None) -> path`: the first real digit of each class as a set.
+    """`fn(path, box=None, soft_labels=None) -> path`: the first real digit of
+    each class as a set.
 
-    A synthetic-set TFRecord of `digits` at IPC 1 (method `"random"`), with one
-    region `box` (`[top, left, bottom, right]`) per image when given.
+    A synthetic-set TFRecord of `digits` at IPC 1 (labels 0..9 in order), with
+    one region `box` (`[top, left, bottom, right]`) per image when given, and
+    with `soft_labels` (10 x 10) when given: then its method is `"relabelled"`,
+    else `"random"`.
     """
+    import dataclasses
+
     from udd_keras.data import load_dataset
     from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
 
@@ -46,15 +51,46 @@ def write_digits_set():
         normalization=digits.normalization.to_dict(),
     )
 
-    def write(path, box=None):
+    def write(path, box=None, soft_labels=None):
         boxes = None
         if box is not None:
             boxes = np.tile(np.array([[box]], np.int32), (10, 1, 1))
+        meta = metadata
+        if soft_labels is not None:
+            meta = dataclasses.replace(metadata, method="relabelled")
         return write_synthetic_set(
-            path, digits.x_train[index], digits.y_train[index], metadata, boxes=boxes
+            path,
+            digits.x_train[index],
+            digits.y_train[index],
+            meta,
+            boxes=boxes,
+            soft_labels=soft_labels,
         )
 
     return write
+
+
+@pytest.fixture
+def make_metadata():
+    """`fn(**fields) -> SyntheticSetMetadata`: a toy set's metadata (3 classes,
+    IPC 2, `udd`, 6 x 5 x 2 images), `fields` replacing any of its values."""
+    from udd_keras.tfrecords import SyntheticSetMetadata
+
+    def make(**fields):
+        config = dict(
+            dataset="toy",
+            image_shape=(6, 5, 2),
+            num_classes=3,
+            class_names=["a", "b", "c"],
+            ipc=2,
+            method="udd",
+            normalization={"mean": [0.5, 0.25], "std": [0.2, 0.3]},
+            extra={"iterations": 3, "policy": "jitter", "lrs": [0.005, 0.01]},
+        )
+        config.update(fields)
+        return SyntheticSetMetadata(**config)
+
+    return make
 
 
 def make_images(rng, count, size, channels, num_classes):

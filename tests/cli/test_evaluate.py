@@ -8,9 +8,7 @@ import tensorflow as tf
 from click.testing import CliRunner
 
 from udd_keras.cli.main import cli, main
-from udd_keras.data import load_dataset
 from udd_keras.evaluation.baselines import label_robust_score
-from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
 
 FAST = ["--epochs", "1", "--repeats", "2", "--width", "4", "--eval-every", "1"]
 
@@ -130,31 +128,12 @@ def test_missing_source_is_an_error(capsys, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def soft_digits_set(tmp_path_factory):
-    digits = load_dataset("digits")
-    indices = np.concatenate(
-        [np.flatnonzero(digits.y_train == c)[:1] for c in range(10)]
-    )
+def soft_digits_set(tmp_path_factory, write_digits_set):
+    # The set's labels are 0..9 in order: 0.82 on each image's own class.
     soft = np.full((10, 10), 0.02, np.float32)
-    soft[np.arange(10), digits.y_train[indices]] = 0.82
-    meta = SyntheticSetMetadata(
-        dataset="digits",
-        image_shape=digits.image_shape,
-        num_classes=10,
-        class_names=digits.class_names,
-        ipc=1,
-        method="relabelled",
-        normalization=digits.normalization.to_dict(),
-    )
+    np.fill_diagonal(soft, 0.82)
     path = tmp_path_factory.mktemp("soft") / "soft.tfrecord"
-    write_synthetic_set(
-        path,
-        digits.x_train[indices],
-        digits.y_train[indices],
-        meta,
-        soft_labels=soft,
-    )
-    return path
+    return write_digits_set(path, soft_labels=soft)
 
 
 def test_soft_labels_and_baselines_in_json_and_table(tmp_path, soft_digits_set):

@@ -84,21 +84,10 @@ def test_bad_protocol_values_are_one_line_errors(digits):
         fingerprint([1, 2])
 
 
-def test_evaluate_records_the_protocol_in_the_report_and_its_json(tmp_path, digits):
-    from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
-
-    path = tmp_path / "set.tfrecord"
-    meta = SyntheticSetMetadata(
-        dataset="digits",
-        image_shape=digits.image_shape,
-        num_classes=10,
-        class_names=digits.class_names,
-        ipc=1,
-        method="random",
-        normalization=digits.normalization.to_dict(),
-    )
-    index = [int((digits.y_train == c).argmax()) for c in range(10)]
-    write_synthetic_set(path, digits.x_train[index], digits.y_train[index], meta)
+def test_evaluate_records_the_protocol_in_the_report_and_its_json(
+    tmp_path, digits, write_digits_set
+):
+    path = write_digits_set(tmp_path / "set.tfrecord")
     recipe = TrainingRecipe(epochs=1, width=4, curve="final")
     report = evaluate(path, recipe, repeats=1, seed=3)
     (result,) = report.results

@@ -15,7 +15,6 @@ from udd_keras.errors import UddError
 from udd_keras.sets import export_tfds
 from udd_keras.sets.tfds_export import is_uint8_exact, tfds_name
 from udd_keras.tfrecords import (
-    SyntheticSetMetadata,
     decode_regions,
     read_synthetic_set,
     write_synthetic_set,
@@ -24,23 +23,26 @@ from udd_keras.tfrecords import (
 NORMALIZATION = {"mean": [0.25], "std": [0.5]}
 
 
-def write_set(path, pixels01, boxes=None, soft_labels=None, extra=None):
-    """A 3-class, IPC 2 set of 8 x 8 x 1 images given in [0, 1] units."""
-    metadata = SyntheticSetMetadata(
-        dataset="digits",
-        image_shape=(8, 8, 1),
-        num_classes=3,
-        class_names=["zero", "one", "two"],
-        ipc=2,
-        method="udd",
-        normalization=NORMALIZATION,
-        extra=extra or {},
-    )
-    images = Normalization.from_dict(NORMALIZATION).normalize(pixels01)
-    labels = np.repeat(np.arange(3), 2)
-    return write_synthetic_set(
-        path, images, labels, metadata, boxes=boxes, soft_labels=soft_labels
-    )
+@pytest.fixture
+def write_set(make_metadata):
+    """`fn(path, pixels01, boxes=None, soft_labels=None, extra=None) -> path`: a
+    3-class, IPC 2 `udd` set of 8 x 8 x 1 images given in [0, 1] units."""
+
+    def write(path, pixels01, boxes=None, soft_labels=None, extra=None):
+        metadata = make_metadata(
+            dataset="digits",
+            image_shape=(8, 8, 1),
+            class_names=["zero", "one", "two"],
+            normalization=NORMALIZATION,
+            extra=extra or {},
+        )
+        images = Normalization.from_dict(NORMALIZATION).normalize(pixels01)
+        labels = np.repeat(np.arange(3), 2)
+        return write_synthetic_set(
+            path, images, labels, metadata, boxes=boxes, soft_labels=soft_labels
+        )
+
+    return write
 
 
 # Plain TFDS and Keras only: the subprocess must never import udd_keras.
@@ -105,7 +107,9 @@ def test_plain_tfds_loads_a_distilled_set_and_keras_fits_it(tmp_path):
     assert printed["udd_keras_imported"] == "False"
 
 
-def test_images_are_the_decoded_set_in_pixel_units_with_soft_labels(tmp_path):
+def test_images_are_the_decoded_set_in_pixel_units_with_soft_labels(
+    tmp_path, write_set
+):
     import tensorflow_datasets as tfds
 
     rng = np.random.default_rng(0)
@@ -143,7 +147,7 @@ def test_images_are_the_decoded_set_in_pixel_units_with_soft_labels(tmp_path):
         np.testing.assert_allclose(example["soft_label"], expected_soft[match])
 
 
-def test_real_pixels_are_stored_as_uint8_images(tmp_path):
+def test_real_pixels_are_stored_as_uint8_images(tmp_path, write_set):
     import tensorflow_datasets as tfds
 
     whole = np.random.default_rng(1).integers(0, 256, (6, 8, 8, 1))
@@ -160,7 +164,7 @@ def test_real_pixels_are_stored_as_uint8_images(tmp_path):
     assert is_uint8_exact(whole / 255) and not is_uint8_exact(whole / 255 + 0.001)
 
 
-def test_an_existing_export_is_kept_unless_overwritten(tmp_path):
+def test_an_existing_export_is_kept_unless_overwritten(tmp_path, write_set):
     pixels = np.full((6, 8, 8, 1), 0.5, np.float32)
     source = write_set(tmp_path / "set.tfrecord", pixels)
     path = export_tfds(source, tmp_path / "tfds", name="kept")
@@ -175,7 +179,7 @@ def test_an_existing_export_is_kept_unless_overwritten(tmp_path):
     assert leftovers == ["kept"]
 
 
-def test_bad_name_dtype_and_source_are_one_line_errors(tmp_path):
+def test_bad_name_dtype_and_source_are_one_line_errors(tmp_path, write_set):
     source = write_set(tmp_path / "set.tfrecord", np.zeros((6, 8, 8, 1), np.float32))
     with pytest.raises(UddError, match="got 'My-Set'"):
         export_tfds(source, tmp_path, name="My-Set")

@@ -1,29 +1,16 @@
-"""Fixtures for the TFRecord tests: a tiny valid synthetic set and file helpers."""
+"""Fixtures for the TFRecord tests: a tiny valid synthetic set and file helpers.
+
+`make_metadata` (the toy set's metadata) is the shared one of tests/conftest.py.
+"""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
+from udd_keras.tfrecords import write_synthetic_set
 
 
-def _make_metadata(**overrides):
-    config = dict(
-        dataset="toy",
-        image_shape=(6, 5, 2),
-        num_classes=3,
-        class_names=["a", "b", "c"],
-        ipc=2,
-        method="udd",
-        normalization={"mean": [0.5, 0.25], "std": [0.2, 0.3]},
-        extra={"iterations": 3, "policy": "jitter", "lrs": [0.005, 0.01]},
-    )
-    config.update(overrides)
-    return SyntheticSetMetadata(**config)
-
-
-def _make_arrays(seed=0, num_regions=2, metadata=None):
-    metadata = metadata or _make_metadata()
+def _make_arrays(metadata, seed=0, num_regions=2):
     rng = np.random.default_rng(seed)
     height, width, _ = metadata.image_shape
     count = metadata.ipc * metadata.num_classes
@@ -49,13 +36,14 @@ def _write_records(path, records):
 
 
 @pytest.fixture
-def make_metadata():
-    return _make_metadata
+def make_arrays(toy_metadata):
+    """`fn(seed=0, num_regions=2, metadata=None)`: images, labels and boxes of a
+    set of `metadata` (the toy set's by default)."""
 
+    def make(seed=0, num_regions=2, metadata=None):
+        return _make_arrays(metadata or toy_metadata, seed, num_regions)
 
-@pytest.fixture
-def make_arrays():
-    return _make_arrays
+    return make
 
 
 @pytest.fixture
@@ -64,13 +52,13 @@ def write_records():
 
 
 @pytest.fixture
-def toy_metadata():
-    return _make_metadata()
+def toy_metadata(make_metadata):
+    return make_metadata()
 
 
 @pytest.fixture
-def toy_arrays():
-    return _make_arrays()
+def toy_arrays(toy_metadata):
+    return _make_arrays(toy_metadata)
 
 
 @pytest.fixture
