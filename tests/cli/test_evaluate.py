@@ -18,6 +18,16 @@ def digits_set(tmp_path_factory, write_digits_set):
     return write_digits_set(tmp_path_factory.mktemp("set") / "set.tfrecord")
 
 
+def one_line_error(capsys, args):
+    """The one stderr line, `Error: ...`, of `udd-keras evaluate ARGS` (exit 2)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", *map(str, args)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("Error: ") and len(err.splitlines()) == 1
+    return err
+
+
 def test_evaluate_writes_json_png_and_prints_the_table(tmp_path, digits_set):
     out = tmp_path / "report.json"
     result = CliRunner().invoke(
@@ -102,22 +112,13 @@ def test_full_evaluates_a_dataset_by_name(tmp_path):
     ],
 )
 def test_bad_options_are_one_line_errors(capsys, digits_set, extra, message):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["evaluate", str(digits_set), *extra])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("Error: ") and message in err
-    assert len(err.splitlines()) == 1
+    assert message in one_line_error(capsys, [digits_set, *extra])
 
 
 def test_a_file_that_is_not_ours_is_a_one_line_error(capsys, tmp_path):
     junk = tmp_path / "junk.tfrecord"
     junk.write_bytes(b"\x00" * 64)
-    with pytest.raises(SystemExit) as exit_info:
-        main(["evaluate", str(junk), "--epochs", "1"])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("Error: ") and len(err.splitlines()) == 1
+    one_line_error(capsys, [junk, "--epochs", "1"])
 
 
 def test_missing_source_is_an_error(capsys, tmp_path):
@@ -205,19 +206,11 @@ def test_baselines_without_a_full_figure_note_the_missing_hlr(tmp_path, digits_s
     ],
 )
 def test_bad_label_and_baseline_options(capsys, digits_set, extra, message):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["evaluate", str(digits_set), *extra])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("Error: ") and message in err
-    assert len(err.splitlines()) == 1
+    assert message in one_line_error(capsys, [digits_set, *extra])
 
 
 def test_set_options_are_refused_with_full(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["evaluate", "digits", "--full", "--baselines", "--soft-labels"])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip()
+    err = one_line_error(capsys, ["digits", "--full", "--baselines", "--soft-labels"])
     assert err == (
         "Error: --soft-labels, --baselines evaluate a synthetic set; not with --full."
     )

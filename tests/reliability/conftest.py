@@ -1,11 +1,9 @@
 """Shared helpers of the reliability tests: running the CLI, small valid sets."""
 
-import numpy as np
 import pytest
 
 from udd_keras.cli.main import main
 from udd_keras.data import load_dataset
-from udd_keras.tfrecords import SyntheticSetMetadata, write_synthetic_set
 
 
 def _run_cli(argv, capsys):
@@ -45,22 +43,7 @@ def digits():
 
 
 @pytest.fixture(scope="session")
-def digits_set(digits, tmp_path_factory):
+def digits_set(write_digits_set, tmp_path_factory):
     """A valid synthetic set: one real digit per class, with one region each."""
-    index = np.concatenate(
-        [np.flatnonzero(digits.y_train == label)[:1] for label in range(10)]
-    )
-    metadata = SyntheticSetMetadata(
-        dataset="digits",
-        image_shape=digits.image_shape,
-        num_classes=digits.num_classes,
-        class_names=digits.class_names,
-        ipc=1,
-        method="random",
-        normalization=digits.normalization.to_dict(),
-    )
-    boxes = np.tile(np.array([[[0, 0, 4, 4]]], np.int32), (10, 1, 1))
     path = tmp_path_factory.mktemp("sets") / "digits.tfrecord"
-    return write_synthetic_set(
-        path, digits.x_train[index], digits.y_train[index], metadata, boxes=boxes
-    )
+    return write_digits_set(path, box=[0, 0, 4, 4])
