@@ -69,6 +69,12 @@ def parser():
         help="a DistillConfig field (accuracy) or measure parameter (timing)",
     )
     run.add_argument("--trajectory-cache", default=None, metavar="DIR")
+    run.add_argument(
+        "--sets-of",
+        default=None,
+        metavar="TAG",
+        help="evaluate the finished sets of the run tagged TAG ('' untagged)",
+    )
     run.add_argument("--reference-python", default=sys.executable)
     run.add_argument("--reference-seconds", type=float, default=None)
     run.add_argument("--reference-steps", type=int, default=None, help="budget")

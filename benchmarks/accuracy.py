@@ -116,15 +116,6 @@ class Snapshots:
             self.save(f"{self.marks.pop(0):.4g}min", minutes, step)
 
 
-class _LastStep:
-    """A callback keeping the last step's number."""
-
-    step = 0
-
-    def on_step(self, step, total, logs):
-        self.step = step
-
-
 def selection_agreement(engine, seed):
     """Share of mined regions two scoring draws agree on, and random's share."""
     import numpy as np
@@ -150,7 +141,7 @@ def distill(experiment, variant, run, dataset, seed, folder):
     from udd_keras.distillation import Distiller
 
     config = distill_config(experiment, variant, run, seed)
-    resume = run["resume"] and (folder / "config.json").exists()
+    resume = (run["resume"] or run["sets_dir"]) and (folder / "config.json").exists()
     trajectory = run["trajectory_cache"]
     if trajectory and config.resolve().net_data != "real":
         trajectory = None
@@ -174,8 +165,6 @@ def distill(experiment, variant, run, dataset, seed, folder):
         )
         snapshots.save("0min", 0.0, 0)
         distiller.callbacks.append(snapshots)
-    steps = _LastStep()
-    distiller.callbacks.append(steps)
     start = time.perf_counter()
     result = distiller.run()
     seconds = time.perf_counter() - start
@@ -184,7 +173,7 @@ def distill(experiment, variant, run, dataset, seed, folder):
     ratios = [m["cfc_gradient_ratio"] for m in result.metrics]
     facts = {
         "distill_seconds": seconds,
-        "steps": steps.step,
+        "steps": result.steps,  # all of the run's, a resumed one's too
         "cfc_ratio": float(np.mean(ratios)) if ratios else None,
         "final_matching_loss": result.metrics[-1]["matching_loss"],
         "config": json.loads(json.dumps(result.config.to_dict())),
@@ -275,7 +264,12 @@ def run_seed(experiment, variant, run, dataset, seed, paths, evaluated=None):
     from udd_keras.coreset import select_coreset
     from udd_keras.distillation import Distiller, export
 
-    folder = pathlib.Path(run["workdir"]) / f"{variant.name}-seed{seed}"
+    folder = (
+        pathlib.Path(run["sets_dir"] or run["workdir"]) / f"{variant.name}-seed{seed}"
+    )
+    finished = (folder / "config.json").exists()
+    if run["sets_dir"] and variant.source == "distill" and not finished:
+        raise SystemExit(f"--sets-of: no {variant.name} seed {seed} in {folder}")
     folder.mkdir(parents=True, exist_ok=True)
     if variant.source == "coreset":
         method = variant.overrides.get("method", "random")
@@ -387,7 +381,10 @@ def run(experiment, options, write):
     split = options.split or experiment.split
     seeds = options.seeds or list(experiment.seeds)
     workdir = pathlib.Path(options.workdir or tempfile.gettempdir()) / experiment.name
-    workdir = workdir / f"{split}{'-' + options.tag if options.tag else ''}"
+    sets_dir = None
+    if options.sets_of is not None:  # another run's finished sets, evaluated again
+        sets_dir = workdir / "-".join(filter(None, (split, options.sets_of)))
+    workdir = workdir / "-".join(filter(None, (split, options.tag)))
     workdir.mkdir(parents=True, exist_ok=True)
     if budget.threads:
         import tensorflow as tf
@@ -408,11 +405,17 @@ def run(experiment, options, write):
         "minutes": minutes,
         "overrides": options.overrides,
         "workdir": str(workdir),
+        "sets_dir": str(sets_dir) if sets_dir else None,
         "resume": options.resume,
         "trajectory_cache": options.trajectory_cache,
     }
     settings = {
-        **{k: v for k, v in run.items() if k not in ("workdir", "trajectory_cache")},
+        **{
+            k: v
+            for k, v in run.items()
+            if k not in ("workdir", "trajectory_cache", "sets_dir")
+        },
+        "sets_of": options.sets_of,
         "dataset": experiment.dataset,
         "ipc": experiment.ipc,
         "preset": experiment.preset,
