@@ -223,8 +223,8 @@ def resolve(source, folder=DATA_DIR):
         `pathlib.Path` of the file.
 
     Raises:
-        UddError: `source` is neither an existing file nor a shipped set's name
-            (one line listing the names).
+        UddError: `source` is a directory, or neither an existing file nor a
+            shipped set's name (one line listing the names).
 
     Example:
     >>> resolve("digits-ipc1-udd").name
@@ -235,6 +235,8 @@ def resolve(source, folder=DATA_DIR):
         return candidate
     if str(source) in read_index(folder)["sets"]:
         return path(str(source), folder)
+    if candidate.is_dir():
+        raise UddError(f"{candidate}: is a directory, not a file (a set file or name)")
     raise _unknown(os.fspath(source), folder)
 
 
