@@ -178,7 +178,10 @@ def _one_update(engine):
 
 
 def test_region_weight_zero_matches_the_tiles_alone(digits):
-    settings = dict(image_optimizer="sgd", cfc_weight=0.0, precision="float32")
+    # One crop gradient for all three (without regions udd's default is sum).
+    settings = dict(
+        image_optimizer="sgd", cfc_weight=0.0, precision="float32", crop_gradient="area"
+    )
     tiles = _one_update(make_engine(digits, formation="tiles", **settings))
     unweighted = make_engine(digits, formation="tiles+regions", **settings)
     weighted = make_engine(
