@@ -220,6 +220,11 @@ def training_digest(x, y):
     return digest.hexdigest()
 
 
+def evaluation_name(variant, decode):
+    """How `evaluation_of` names a variant's set: with its decode if it has several."""
+    return f"{variant.name} [{decode}]" if variant.decodes else variant.name
+
+
 def evaluate_once(path, dataset, run, seed, evaluated, name):
     """`evaluate_path`, or the accuracies of the same images evaluated before.
 
@@ -294,7 +299,7 @@ def run_seed(experiment, variant, run, dataset, seed, paths, evaluated=None):
         path = folder / f"set-{decode}.tfrecord"
         export(dataclasses.replace(result, config=config), dataset, path)
         paths[(variant.name, seed)] = str(path)
-        name = f"{variant.name} [{decode}]" if variant.decodes else variant.name
+        name = evaluation_name(variant, decode)
         fields = evaluate_once(path, dataset, run, seed, evaluated, name)
         entries[decode] = {**fields, **facts, "path": str(path)}
     if points:
@@ -448,13 +453,8 @@ def run(experiment, options, write):
                 ).get("path")
                 for decode, entry in kept[key]["entries"].items():
                     if entry.get("set_digest") and not entry.get("evaluation_of"):
-                        name = (
-                            f"{variant.name} [{decode}]"
-                            if variant.decodes
-                            else variant.name
-                        )
                         evaluated[(entry["set_digest"], seed)] = {
-                            "variant": name,
+                            "variant": evaluation_name(variant, decode),
                             "accuracies": entry["accuracies"],
                         }
             else:
