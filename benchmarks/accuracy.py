@@ -16,7 +16,6 @@ accuracies, so its entry takes them and names the variant evaluated
 """
 
 import dataclasses
-import hashlib
 import json
 import pathlib
 import statistics
@@ -209,17 +208,6 @@ def evaluate_path(path, dataset, run, seed):
     return evaluate(*load_evaluation_set(path, dataset), dataset, run, seed)
 
 
-def training_digest(x, y):
-    """SHA-256 (hex) of the images and labels an evaluation trains on."""
-    import numpy as np
-
-    digest = hashlib.sha256()
-    for array in (np.ascontiguousarray(x), np.ascontiguousarray(y)):
-        digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
-
-
 def evaluation_name(variant, decode):
     """How `evaluation_of` names a variant's set: with its decode if it has several."""
     return f"{variant.name} [{decode}]" if variant.decodes else variant.name
@@ -234,6 +222,8 @@ def evaluate_once(path, dataset, run, seed, evaluated, name):
     from udd_keras.evaluation.protocol import load_evaluation_set
 
     x, y = load_evaluation_set(path, dataset)
+    from udd_keras.evaluation.fingerprint import training_digest
+
     digest = training_digest(x, y)
     earlier = evaluated.get((digest, seed))
     if earlier is not None:

@@ -79,3 +79,46 @@ def test_the_module_command_turns_mistakes_into_one_line(capsys):
     error = capsys.readouterr().err
     assert error.startswith("Error: Unknown distillation setting 'nope'")
     assert error.count("\n") == 1
+
+
+def test_a_kept_run_of_other_settings_is_refused_before_any_work(tmp_path):
+    from udd_keras.distillation import DistillConfig
+
+    run = tmp_path / "run"
+    run.mkdir()
+    made = DistillConfig("digits", ipc=1, method="idc", iterations=2, width=8)
+    (run / "config.json").write_text(json.dumps(made.resolve().to_dict()))
+    settings = {"iterations": 3, "width": 8}
+    with pytest.raises(UddError, match=r"other settings: iterations=2 \(the command"):
+        make_set("digits-ipc1-idc", settings=settings, folder=tmp_path, run_dir=run)
+    assert not (run / "synthetic.tfrecord").exists()
+    assert not (tmp_path / "index.json").exists()
+
+
+@pytest.mark.slow
+def test_a_set_training_on_a_shipped_sets_data_takes_its_accuracy(tmp_path):
+    protocol = ShippingProtocol(
+        epochs=1, width=8, repeats=1, check_epochs=1, check_width=8, check_repeats=1
+    )
+    settings = {"iterations": 1, "inner_steps": 2, "width": 8, "precision": "float32"}
+    run = tmp_path / "udd-run"
+    udd = make_set(
+        "digits-ipc1-udd", None, settings, protocol, folder=tmp_path, run_dir=run
+    )
+    # udd's default trains idc's objective: the same images, evaluated once.
+    idc = make_set("digits-ipc1-idc", None, settings, protocol, folder=tmp_path)
+    entries = json.loads((tmp_path / "index.json").read_text())["sets"]
+    assert entries["digits-ipc1-idc"]["evaluation_of"] == "digits-ipc1-udd"
+    assert "evaluation_of" not in entries["digits-ipc1-udd"]
+    assert idc.accuracy == udd.accuracy
+    assert (
+        entries["digits-ipc1-idc"]["training_digest"]
+        == entries["digits-ipc1-udd"]["training_digest"]
+    )
+    # The kept finished run is taken as it is: the same set, nothing distilled.
+    before = (run / "metrics.jsonl").read_text()
+    again = make_set(
+        "digits-ipc1-udd", None, settings, protocol, folder=tmp_path, run_dir=run
+    )
+    assert (run / "metrics.jsonl").read_text() == before
+    assert again.entry["sha256"] == udd.entry["sha256"]

@@ -191,6 +191,30 @@ def fingerprint(protocol):
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:FINGERPRINT_LENGTH]
 
 
+def training_digest(images, labels):
+    """SHA-256 (hex) of the images and labels an evaluation trains on.
+
+    Two sets with the same digest train the same networks under the same
+    protocol and seeds: an evaluation of one is an evaluation of the other.
+
+    Args:
+        images: array (N, H, W, C), the decoded training images.
+        labels: array (N,) or (N, num_classes).
+
+    Returns:
+        str, 64 hex digits over each array's dtype, shape and bytes.
+
+    Example:
+    >>> len(training_digest(np.zeros((2, 4, 4, 1)), np.array([0, 1])))
+    64
+    """
+    digest = hashlib.sha256()
+    for array in (np.ascontiguousarray(images), np.ascontiguousarray(labels)):
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
 def protocol_differences(a, b):
     """The fields where two protocols differ, after canonicalisation.
 

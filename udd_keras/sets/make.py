@@ -6,6 +6,8 @@ index entry records:
 ```bash
 python -m udd_keras.sets.make digits-ipc1-udd --preset quick
 python -m udd_keras.sets.make fashion_mnist-ipc10-idc --preset cpu-hour
+python -m udd_keras.sets.make fashion_mnist-ipc1-udd --preset cpu-hour \
+    --set iterations=2 --set inner_steps=50 --run-dir runs/fmnist-ipc1
 ```
 
 The name says what is distilled, `<dataset>-ipc<N>-<method>`; the method
@@ -15,6 +17,16 @@ repeats) and again under a short recipe (100 epochs, width 32, 3 repeats), the
 check a test re-runs; both go into the set's metadata (`extra["accuracy"]`,
 `extra["check"]`) and its entry in `udd_keras/sets/data/index.json`
 (`udd_keras.sets.index`).
+
+`--run-dir DIR` distils in `DIR` instead of a temporary folder: an
+interrupted make continues there when run again, and a finished run already
+there (a benchmark's, say) is taken as it is, provided its settings are
+exactly the ones the command resolves to, so the recorded command still
+remakes the set from nothing. A set whose decoded training images and labels
+are byte-identical to a shipped one's (`udd`'s default and `idc`: the same
+objective) trains the same networks under the same protocol and seeds, so it
+takes that set's accuracy rather than measuring it again, and its entry names
+the set measured (`evaluation_of`).
 """
 
 import dataclasses
@@ -117,13 +129,11 @@ def check_settings(settings, method):
         UddError: a field `DistillConfig` does not have (or `dataset`/`ipc`,
             which the name gives), or a `method` other than the name's.
     """
-    from udd_keras.distillation.config import DistillConfig
+    from udd_keras.distillation.config import settings as settings_fields
 
     settings = dict(settings or {})
     allowed = sorted(
-        f.name
-        for f in dataclasses.fields(DistillConfig)
-        if f.name not in ("dataset", "ipc")
+        f.name for f in settings_fields() if f.name not in ("dataset", "ipc")
     )
     for key in settings:
         if key not in allowed:
@@ -189,6 +199,48 @@ def _accuracy(result, split="test"):
     }
 
 
+# Settings that decide nothing about a set: how often a run logs and saves.
+UNCOMPARED_SETTINGS = ("checkpoint_every", "log_every")
+
+
+def check_run_settings(run_config, expected):
+    """Raises unless a finished run's settings are the command's.
+
+    Args:
+        run_config: the run's resolved `DistillConfig`.
+        expected: the resolved `DistillConfig` the name, preset and settings
+            make.
+
+    Raises:
+        UddError: naming the first settings that differ, with both values.
+    """
+    ran, wanted = run_config.to_dict(), expected.to_dict()
+    differing = [
+        key
+        for key in wanted
+        if key not in UNCOMPARED_SETTINGS and ran.get(key) != wanted[key]
+    ]
+    if differing:
+        shown = ", ".join(
+            f"{key}={ran.get(key)!r} (the command makes {wanted[key]!r})"
+            for key in differing[:3]
+        )
+        raise UddError(
+            f"The run in --run-dir was made with other settings: {shown}; give "
+            "those settings with --set, or another --run-dir."
+        )
+
+
+def _evaluated_twin(index, digest, protocol):
+    """`(name, entry)` of a shipped set that trains on the same data under
+    `protocol`, or None."""
+    wanted = dataclasses.asdict(protocol)
+    for name, entry in index["sets"].items():
+        if entry.get("training_digest") == digest and entry.get("protocol") == wanted:
+            return name, entry
+    return None
+
+
 def _check_range(check):
     spread = 3 * check["std"] + CHECK_MARGIN
     return [max(0.0, check["mean"] - spread), min(1.0, check["mean"] + spread)]
@@ -206,6 +258,7 @@ def make_set(
     folder=DATA_DIR,
     data_dir=None,
     on_progress=None,
+    run_dir=None,
 ):
     """Distils, evaluates and writes a shipped set and its index entry.
 
@@ -219,21 +272,28 @@ def make_set(
             package's `udd_keras/sets/data`).
         data_dir: optional folder passed to `load_dataset`.
         on_progress: optional `fn(text)` told what is being done.
+        run_dir: folder the distillation runs in and is kept in, or None (a
+            temporary one). An unfinished run of the same settings there
+            continues; a finished one is taken as it is when its settings are
+            exactly the command's (`check_run_settings`).
 
     Returns:
         `ShippedSet` of the written set.
 
     Raises:
-        UddError: a bad name or setting (before anything runs), or any error
-            of the distillation or the evaluation.
+        UddError: a bad name or setting (before anything runs), a run in
+            `run_dir` of other settings, an interrupted distillation, or any
+            error of the distillation or the evaluation.
 
     Example:
     >>> make_set("digits-ipc1-udd", preset="quick")  # doctest: +SKIP
     ShippedSet(name='digits-ipc1-udd', ...)
     """
     from udd_keras import __version__
-    from udd_keras.distillation import distill
+    from udd_keras.data import load_dataset
     from udd_keras.evaluation import evaluate
+    from udd_keras.evaluation.fingerprint import training_digest
+    from udd_keras.evaluation.protocol import load_evaluation_set
     from udd_keras.tfrecords import read_synthetic_set, write_synthetic_set
 
     dataset, ipc, method = parse_name(name)
@@ -243,18 +303,21 @@ def make_set(
     folder = pathlib.Path(folder)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"udd-keras-{name}-") as workdir:
-        tell(f"distilling {dataset}, IPC {ipc}, {method}")
-        distill(
-            dataset,
-            ipc=ipc,
-            out_dir=pathlib.Path(workdir) / "run",
-            preset=preset,
+        distilled = _distilled_set(
+            name,
+            preset,
+            {**settings, "method": method},
+            pathlib.Path(run_dir or pathlib.Path(workdir) / "run"),
+            kept=run_dir is not None,
             data_dir=data_dir,
-            progress=on_progress is not None,
-            **{**settings, "method": method},
+            on_progress=on_progress,
         )
-        distilled = pathlib.Path(workdir) / "run" / "synthetic.tfrecord"
         distill_seconds = time.monotonic() - started
+        synthetic = read_synthetic_set(distilled)
+        digest = training_digest(
+            *load_evaluation_set(distilled, load_dataset(dataset, data_dir=data_dir))
+        )
+        twin = _evaluated_twin(read_index(folder), digest, protocol)
 
         def measure(doing, recipe, repeats):
             """The accuracy dict (with the width) of `repeats` trainings."""
@@ -268,10 +331,13 @@ def make_set(
             )
             return {**_accuracy(report.results[0]), "width": recipe.width}
 
-        accuracy = measure("evaluating", protocol.recipe, protocol.repeats)
-        check = measure("checking", protocol.check_recipe, protocol.check_repeats)
-        check["range"] = _check_range(check)
-        synthetic = read_synthetic_set(distilled)
+        if twin is None:
+            accuracy = measure("evaluating", protocol.recipe, protocol.repeats)
+            check = measure("checking", protocol.check_recipe, protocol.check_repeats)
+            check["range"] = _check_range(check)
+        else:
+            tell(f"the same training data as {twin[0]}: its accuracy is this set's")
+            accuracy, check = twin[1]["accuracy"], twin[1]["check"]
     meta = synthetic.metadata
     meta.extra = {**meta.extra, "accuracy": accuracy, "check": check}
     file = folder / f"{name}.tfrecord"
@@ -295,6 +361,9 @@ def make_set(
         "num_classes": meta.num_classes,
         "accuracy": accuracy,
         "check": check,
+        "training_digest": digest,
+        "protocol": dataclasses.asdict(protocol),
+        **({} if twin is None else {"evaluation_of": twin[0]}),
         "command": command_line(name, preset, settings, protocol),
         "distillation": {
             "preset": preset,
@@ -319,6 +388,49 @@ def make_set(
     index["sets"] = dict(sorted(index["sets"].items()))
     atomic_write_json(folder / INDEX_FILE, index)
     return ShippedSet.from_entry(name, entry, folder)
+
+
+def _distilled_set(name, preset, settings, run_dir, kept, data_dir, on_progress):
+    """The synthetic-set file of the set's distillation, run (or resumed) in
+    `run_dir`."""
+    from udd_keras.distillation import DistillConfig, distill
+    from udd_keras.distillation.checkpoints import DistillationInterrupted
+    from udd_keras.distillation.presets import preset_settings
+
+    dataset, ipc, _ = parse_name(name)
+    if on_progress is not None:
+        on_progress(f"distilling {dataset}, IPC {ipc}, {settings['method']}")
+    resume = kept and (run_dir / "config.json").is_file()
+    if resume:
+        # Checked before any work: a run of other settings is neither taken
+        # nor continued (a larger `iterations` would extend it).
+        saved = DistillConfig.from_dict(
+            json.loads((run_dir / "config.json").read_text())
+        ).resolve()
+        options = preset_settings(preset, **settings) if preset else settings
+        expected = DistillConfig(dataset=dataset, ipc=ipc, **options).resolve(
+            auto_precision=saved.precision
+        )
+        check_run_settings(saved, expected)
+    try:
+        distill(
+            dataset,
+            ipc=ipc,
+            out_dir=run_dir,
+            preset=preset,
+            data_dir=data_dir,
+            progress=on_progress is not None,
+            resume=resume,
+            **settings,
+        )
+    except DistillationInterrupted:
+        again = (
+            "run the same command again to continue"
+            if kept
+            else "nothing was kept; give --run-dir to make it resumable"
+        )
+        raise UddError(f"Making {name} was interrupted; {again}.") from None
+    return run_dir / "synthetic.tfrecord"
 
 
 def parse_setting(text):
@@ -392,7 +504,15 @@ def _command():
         help="Folder of the set files and index.json.",
     )
     @click.option("--data-dir", type=click.Path(file_okay=False), default=None)
-    def make(name, preset, settings, out, data_dir, **protocol):
+    @click.option(
+        "--run-dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Distil in this folder and keep it: an interrupted make continues "
+        "there, a finished run of exactly these settings is taken as it is.  "
+        "[default: a temporary folder]",
+    )
+    def make(name, preset, settings, out, data_dir, run_dir, **protocol):
         """Distil, evaluate and ship the set NAME (<dataset>-ipc<N>-<method>)."""
         from rich.console import Console
 
@@ -405,6 +525,7 @@ def _command():
             folder=out,
             data_dir=data_dir,
             on_progress=lambda text: console.print(text),
+            run_dir=run_dir,
         )
         accuracy = shipped.accuracy
         mean, std = 100 * accuracy["mean"], 100 * accuracy["std"]
