@@ -207,7 +207,7 @@ def test_help_defaults_come_from_the_library():
     from udd_keras.distillation.config import (
         CIFAR_NET_IMAGES,
         OTHER_NET_IMAGES,
-        DistillConfig,
+        settings,
     )
 
     result = CliRunner().invoke(cli, ["distill", "--help"], terminal_width=400)
@@ -220,7 +220,7 @@ def test_help_defaults_come_from_the_library():
             lines[option] = line
         elif lines and line.startswith("    "):
             lines[option] += " " + line.strip()
-    fields = DistillConfig.__dataclass_fields__
+    fields = {field.name: field for field in settings()}
     for option, field in [
         ("--iterations", "iterations"),
         ("--inner-steps", "inner_steps"),

@@ -1,3 +1,5 @@
+import dataclasses
+import json
 import pathlib
 import re
 
@@ -536,7 +538,7 @@ def test_every_setting_documents_itself():
     )
 
     fields = settings()
-    assert [f.name for f in fields] == list(DistillConfig.__dataclass_fields__)
+    assert [f.name for f in fields] == list(DistillConfig("digits").to_dict())
     assert {f.metadata["section"] for f in fields} == set(SECTIONS)
     for field in fields:
         meta = field.metadata
@@ -557,3 +559,141 @@ def test_every_setting_documents_itself():
     assert settings("run control") == tuple(
         by_name[n] for n in ("seed", "checkpoint_every", "log_every")
     )
+
+
+# The keys of a run's config.json, in order, as written before the settings were
+# grouped into sections: old run folders resume, and fingerprints do not move.
+CONFIG_JSON_KEYS = (
+    "dataset", "ipc", "method", "policy", "formation", "decode", "num_regions",
+    "num_selected", "factor", "include_original", "score_normalization",
+    "crop_gradient", "region_period", "region_weight", "mine_from", "jitters",
+    "jitter_function", "jitter_amount", "score_block", "cfc_weight", "cfc_scale",
+    "tau", "alpha", "metric", "matched", "iterations", "inner_steps",
+    "real_batch", "max_synthetic_batch", "image_updates", "network_pool",
+    "lr_img", "lr_scaling", "momentum_img", "image_optimizer", "lr_decay_at",
+    "lr_decay_factor", "net_data", "net_images", "net_batch", "net_lr",
+    "net_momentum", "net_weight_decay", "net_cutmix", "matching_augmentation",
+    "net_augmentation", "width", "depth", "precision", "init", "init_selection",
+    "clip", "seed", "checkpoint_every", "log_every", "time_budget_minutes",
+)  # fmt: skip
+
+
+def test_flat_settings_go_to_the_section_that_owns_them():
+    from udd_keras.distillation.config import (
+        SECTION_CLASSES,
+        SECTIONS,
+        ImageOptimizerSettings,
+        RunControl,
+        settings,
+    )
+
+    config = DistillConfig("digits", ipc=3, lr_img=0.01, seed=4, width=16)
+    assert config.data.dataset == "digits" and config.data.ipc == 3
+    assert isinstance(config.images, ImageOptimizerSettings)
+    assert config.images.lr_img == 0.01 and config.lr_img == 0.01
+    assert isinstance(config.run, RunControl)
+    assert (config.run.seed, config.network.width) == (4, 16)
+    # Every setting is declared in the section its metadata names, and reads
+    # flat from it.
+    by_section = {c.SECTION: (a, c) for a, c in SECTION_CLASSES.items()}
+    for field in settings():
+        attribute, section_class = by_section[field.metadata["section"]]
+        assert field in dataclasses.fields(section_class), field.name
+        owned = getattr(getattr(config, attribute), field.name)
+        assert getattr(config, field.name) == owned, field.name
+    assert [c.SECTION for c in SECTION_CLASSES.values()] == list(SECTIONS)
+    # Whole sections are accepted, and a setting given by name wins.
+    same = DistillConfig(data=config.data, images=config.images, run=config.run)
+    assert same == DistillConfig("digits", ipc=3, lr_img=0.01, seed=4)
+    assert DistillConfig(data=config.data, ipc=5).ipc == 5
+
+
+def test_sections_and_the_config_are_frozen():
+    config = DistillConfig("digits")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.lr_img = 0.01
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.images.lr_img = 0.01
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.run = None
+    assert config.lr_img is None
+
+
+def test_unknown_settings_and_bad_sections_name_the_allowed_ones():
+    with pytest.raises(
+        UddError,
+        match="unknown distillation settings: colour; the "
+        "settings are dataset, ipc, method, .*time_budget_minutes",
+    ):
+        DistillConfig("digits", colour=1)
+    with pytest.raises(UddError, match="section run must be a RunControl; got 3"):
+        DistillConfig("digits", run=3)
+    with pytest.raises(TypeError, match="needs a dataset"):
+        DistillConfig(ipc=1)
+
+
+def test_replace_returns_a_changed_copy():
+    config = DistillConfig("digits", ipc=1, seed=2)
+    changed = config.replace(lr_img=0.01, seed=5)
+    assert (changed.lr_img, changed.seed, changed.ipc) == (0.01, 5, 1)
+    assert (config.lr_img, config.seed) == (None, 2)
+    assert changed.data is config.data
+    # `dataclasses.replace` takes flat settings too.
+    assert dataclasses.replace(config, seed=5) == config.replace(seed=5)
+    with pytest.raises(UddError, match="unknown distillation settings: lr_image"):
+        config.replace(lr_image=0.01)
+
+
+def test_to_dict_is_the_flat_config_json_and_round_trips():
+    config = DistillConfig("digits", ipc=3, formation="tiles+regions").resolve()
+    values = config.to_dict()
+    assert tuple(values) == CONFIG_JSON_KEYS
+    assert DistillConfig.from_dict(json.loads(json.dumps(values))) == config
+    assert DistillConfig(**values) == config
+    algorithm = config.algorithm_dict()
+    assert tuple(algorithm) == tuple(
+        key
+        for key in CONFIG_JSON_KEYS
+        if key not in ("seed", "checkpoint_every", "log_every")
+    )
+    assert algorithm["lr_img"] == values["lr_img"]
+
+
+def _resumed(tmp_path, saved, given):
+    from udd_keras.distillation.run_directory import RunDirectory
+
+    run = RunDirectory(tmp_path)
+    run.write_config(saved.resolve(auto_precision="float32").to_dict())
+    return run.resumed_config(given)
+
+
+def test_resume_ignores_run_control_and_refuses_an_algorithm_change(tmp_path):
+    from udd_keras.errors import RunDirectoryError
+
+    saved = DistillConfig("digits", iterations=2, checkpoint_every=5, log_every=2)
+    # Run control and the run's length may differ; the run keeps its own
+    # checkpoints and metric lines, and takes the iterations given.
+    given = saved.replace(iterations=4, checkpoint_every=7, log_every=1)
+    resumed, budget_changed = _resumed(tmp_path, saved, given)
+    assert (resumed.iterations, resumed.checkpoint_every, resumed.log_every) == (
+        4,
+        5,
+        2,
+    )
+    assert budget_changed is False
+    resumed, budget_changed = _resumed(
+        tmp_path, saved, saved.replace(time_budget_minutes=2.0)
+    )
+    assert (resumed.time_budget_minutes, budget_changed) == (2.0, True)
+    # A setting left None keeps the run's value.
+    resumed, _ = _resumed(tmp_path, saved.replace(lr_img=0.01), saved)
+    assert resumed.lr_img == 0.01
+    # An algorithm setting given explicitly must agree, and so must the seed.
+    for change, shown in [
+        ({"lr_img": 0.01}, r"lr_img=0\.01 \(run has 0\.0001\)"),
+        ({"width": 16}, r"width=16 \(run has 128\)"),
+        ({"inner_steps": 3}, r"inner_steps=3 \(run has 100\)"),
+        ({"seed": 1}, r"seed=1 \(run has 0\)"),
+    ]:
+        with pytest.raises(RunDirectoryError, match=shown):
+            _resumed(tmp_path, saved, saved.replace(**change))

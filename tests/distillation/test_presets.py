@@ -1,8 +1,7 @@
-import dataclasses
-
 import pytest
 
 from udd_keras.distillation import DistillConfig
+from udd_keras.distillation.config import settings
 from udd_keras.distillation.presets import PRESETS, preset_settings
 from udd_keras.errors import UddError
 
@@ -13,7 +12,7 @@ def test_paper_preset_is_the_config_defaults():
 
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_every_preset_is_a_valid_config(name):
-    fields = {f.name for f in dataclasses.fields(DistillConfig)}
+    fields = {f.name for f in settings()}
     assert set(PRESETS[name]) <= fields
     config = DistillConfig("fashion_mnist", **preset_settings(name)).resolve()
     for key, value in PRESETS[name].items():

@@ -46,6 +46,7 @@ size by IDC's rule (`lr_scaling`): 7.7e-6 for FashionMNIST at IPC 1.
 
 import dataclasses
 import math
+import operator
 
 from udd_keras.choices import (
     CROP_GRADIENTS,
@@ -141,7 +142,6 @@ SECTIONS = (
 def setting(
     default,
     help,
-    section,
     *,
     choices=None,
     flag=None,
@@ -150,15 +150,15 @@ def setting(
     above=None,
     metavar=None,
 ):
-    """A `DistillConfig` field with its documentation, written once.
+    """A setting of a `DistillConfig` section, with its documentation, written once.
 
-    The CLI builds its option from the metadata and `settings_table()` the
-    guide's table.
+    Declared in a section's class (`_section`), which records the section. The
+    CLI builds its option from the metadata and `settings_table()` the guide's
+    table.
 
     Args:
         default: the field's default (`dataclasses.MISSING`: required).
         help: str, what the setting does (its `--help` line, without the default).
-        section: one of `SECTIONS`.
         choices: the allowed values, or None.
         flag: str, the option of `udd-keras distill` (`DATASET`: its
             argument), or None (none).
@@ -171,11 +171,9 @@ def setting(
     Returns:
         A `dataclasses.Field`.
     """
-    if section not in SECTIONS:
-        raise ValueError(f"section must be one of {SECTIONS}; got {section!r}")
     metadata = {
         "help": help,
-        "section": section,
+        "section": None,  # Set by the section's class (`_section`).
         "choices": None if choices is None else tuple(choices),
         "flag": flag,
         "default_text": default_text,
@@ -204,42 +202,131 @@ _TILED = tuple(name for name in FORMATIONS if get_formation(name).tiled)
 _DIGIT_LIKE = "/".join(GRAYSCALE_DIGIT_SETS)
 
 
-@dataclasses.dataclass
-class DistillConfig:
-    """Every setting of a distillation run, one field each.
+def _section(name):
+    """Makes a class of `setting`s the frozen dataclass of section `name`.
 
-    Each field documents itself (`setting`: help, choices, default, section):
-    `settings()` lists the fields, `udd-keras distill` builds its options from
-    them and `settings_table()` renders the settings table of
-    docs/distillation.md. Fields left None are filled by `resolve()` from the
-    method and the dataset (the module docstring's table).
-
-    Example:
-    >>> config = DistillConfig("digits", ipc=1).resolve()
-    >>> config.policy, config.metric
-    ('uniform', 'l1')
+    Each field's metadata records `name` as its `section`, and the class's
+    `SECTION` is `name`.
     """
+    if name not in SECTIONS:
+        raise ValueError(f"section must be one of {SECTIONS}; got {name!r}")
+
+    def make(cls):
+        for key in cls.__dict__.get("__annotations__", {}):
+            field = cls.__dict__[key]
+            metadata = {**field.metadata, "section": name}
+            setattr(
+                cls, key, dataclasses.field(default=field.default, metadata=metadata)
+            )
+        cls.SECTION = name
+        return dataclasses.dataclass(frozen=True)(cls)
+
+    return make
+
+
+@_section("data")
+class DataSettings:
+    """Section "data" (`DistillConfig.data`): the dataset, the IPC, the real
+    batches and the initial images."""
 
     dataset: str = setting(
         dataclasses.MISSING,
         "A source name understood by `udd_keras.data.load_dataset` (see "
         "`udd-keras datasets`), an .npz file or an image folder.",
-        "data",
         flag="DATASET",
         default_text="required",
     )
-    ipc: int = setting(1, "Synthetic images per class.", "data", flag="--ipc")
+    ipc: int = setting(1, "Synthetic images per class.", flag="--ipc")
+    real_batch: int = setting(
+        64,
+        "Real images per class per step.",
+        flag="--real-batch",
+        minimum=1,
+    )
+    max_synthetic_batch: int = setting(
+        128,
+        "At most this many synthetic training images per class per step (a "
+        "random subsample beyond).",
+    )
+    init: str | None = setting(
+        None,
+        "Initial images.",
+        choices=INITIALIZATIONS,
+        flag="--init",
+        default_text=f"mosaic for the tiled formations ({', '.join(_TILED)}), "
+        "else the method's: "
+        + ", ".join(f"{d['init']} for {m}" for m, d in METHOD_DEFAULTS.items()),
+    )
+    init_selection: str = setting(
+        "random",
+        "Which real images --init starts from: random, or the ones nearest "
+        "k-means centres of their class.",
+        choices=SELECTIONS,
+        flag="--init-selection",
+    )
+
+
+@_section("network")
+class NetworkSettings:
+    """Section "network" (`DistillConfig.network`): the ConvNet, its training
+    between inner steps and its precision."""
+
+    net_data: str | None = setting(
+        None,
+        "What the network is trained on between inner steps.",
+        choices=("real", "synthetic"),
+        default_text=by_method("net_data"),
+    )
+    net_images: int | None = setting(
+        None,
+        "Real images per network update.",
+        flag="--net-images",
+        default_text=f"{CIFAR_NET_IMAGES} for CIFAR (cifar10, cifar100), "
+        f"{OTHER_NET_IMAGES} otherwise",
+        minimum=1,
+    )
+    net_batch: int = setting(64, "Batch size of the network updates.")
+    net_lr: float = setting(0.01, "Learning rate of the network's SGD.")
+    net_momentum: float = setting(0.9, "Momentum of the network's SGD.")
+    net_weight_decay: float = setting(5e-4, "Weight decay of the network's SGD.")
+    net_cutmix: float = setting(0.5, "CutMix probability in the network updates.")
+    net_augmentation: str | None = setting(
+        None,
+        "DSA strategy of the network updates.",
+        default_text="color_crop, IDC's matching strategy without cutout, as "
+        "CutMix is used",
+    )
+    width: int = setting(128, "ConvNet width.", flag="--width", minimum=1)
+    depth: int = setting(3, "ConvNet depth.", flag="--depth", minimum=1)
+    # `resolve()` returns the resolved precision, which a run records.
+    precision: str = setting(
+        DEFAULT_PRECISION,
+        "Arithmetic of the distillation network: float32 (exact), "
+        "mixed_bfloat16 (bfloat16 convolutions and pooling; results differ by "
+        "rounding; emulated, and often slower, where the hardware has no "
+        "bfloat16), or auto: mixed_bfloat16 when every GPU has CUDA compute "
+        "capability 8.0 or more (A100, RTX 30xx, H100; not a T4 or V100) or, "
+        f"without a GPU, on a CPU with {' or '.join(BFLOAT16_CPU_FLAGS)}, float32 "
+        "otherwise. A resumed run keeps its own.",
+        choices=PRECISIONS,
+        flag="--precision",
+    )
+
+
+@_section("method and formation")
+class MethodSettings:
+    """Section "method and formation" (`DistillConfig.objective`): the method,
+    the formation, region mining and scoring, CFC and the matching."""
+
     method: str = setting(
         "udd",
         "udd, idc (factor-2 tiles, no CFC) or dc.",
-        "method and formation",
         choices=METHODS,
         flag="--method",
     )
     policy: str | None = setting(
         None,
         "Region scoring policy.",
-        "method and formation",
         choices=(*POLICIES, "none"),
         flag="--policy",
         default_text=f"jitter for {', '.join(_MINED)}; "
@@ -249,7 +336,6 @@ class DistillConfig:
         None,
         "Which boxes of each image are trained on: the whole image, IDC's "
         "tiles, or either plus P mined regions (see docs/distillation.md).",
-        "method and formation",
         choices=FORMATIONS,
         flag="--formation",
         default_text=by_method("formation"),
@@ -258,7 +344,6 @@ class DistillConfig:
         None,
         "What a stored image decodes to for evaluation: every box last "
         "trained on, or the fixed part only (the image or its tiles).",
-        "method and formation",
         choices=DECODES,
         flag="--decode",
         default_text=by_method("decode"),
@@ -266,35 +351,29 @@ class DistillConfig:
     num_regions: int = setting(
         12,
         "Candidate corner windows N per mined area.",
-        "method and formation",
         choices=NUM_REGIONS_ALLOWED,
         flag="--regions",
     )
     num_selected: int | None = setting(
         None,
         "Mined regions trained on, P.",
-        "method and formation",
         flag="--select",
         default_text=", ".join(
             f"{get_formation(n).default_selected} for {n}" for n in _MINED
         ),
         minimum=1,
     )
-    factor: int = setting(
-        2, "IDC's tiles per side.", "method and formation", flag="--factor", minimum=1
-    )
+    factor: int = setting(2, "IDC's tiles per side.", flag="--factor", minimum=1)
     include_original: bool | None = setting(
         None,
         "Whether the whole image is trained on; the formation decides it, and "
         "an explicit value must agree with it.",
-        "method and formation",
         default_text="the formation's",
     )
     score_normalization: str | None = setting(
         None,
         "size: compare each window's score with the windows of its own size "
         "(removes the bias toward large windows).",
-        "method and formation",
         choices=SCORE_NORMALIZATIONS,
         flag="--score-normalization",
         default_text=by_method("score_normalization"),
@@ -307,7 +386,6 @@ class DistillConfig:
         "regions of every size pull on the pixels alike; stop: the mined "
         "regions' crops enter the loss but pass no gradient to the pixels (the "
         "image and IDC's tiles do, the tiles as under area).",
-        "method and formation",
         choices=CROP_GRADIENTS,
         flag="--crop-gradient",
         default_text=f"sum for the formations that mine nothing ({', '.join(_UNMINED)})"
@@ -318,7 +396,6 @@ class DistillConfig:
         "How often the mined regions are chosen: at every image update (step, "
         "the paper), at the first step of every outer iteration (iteration), or "
         "once at the run's first step (run); kept boxes survive --resume.",
-        "method and formation",
         choices=REGION_PERIODS,
         flag="--region-period",
     )
@@ -328,7 +405,6 @@ class DistillConfig:
         1.0,
         "What a mined region counts in the synthetic loss, against 1 for the "
         "image or a tile.",
-        "method and formation",
         flag="--region-weight",
         minimum=0,
     )
@@ -337,25 +413,20 @@ class DistillConfig:
         "Which end of the scoring policy's ranking is mined: the lowest scores "
         "(the paper's underutilized regions) or the highest. Given with --method "
         "udd alone, it selects tiles+regions.",
-        "method and formation",
         choices=MINE_FROM,
         flag="--mine-from",
         default_text=MINE_FROM[0],
     )
-    jitters: int = setting(
-        8, "Jittered copies M.", "method and formation", flag="--jitters", minimum=1
-    )
+    jitters: int = setting(8, "Jittered copies M.", flag="--jitters", minimum=1)
     jitter_function: str = setting(
         "gaussian",
         "Jitter function.",
-        "method and formation",
         choices=JITTER_FUNCTIONS,
         flag="--jitter-fn",
     )
     jitter_amount: float = setting(
         1.0,
         "Jitter strength (normalised units).",
-        "method and formation",
         flag="--jitter-amount",
     )
     # Configs written before it was a setting of its own read `response_layer`.
@@ -364,14 +435,12 @@ class DistillConfig:
         "ConvNet block whose feature map the scoring policy reads, indexed "
         "from 0 (the first block's map, 32x32 for 32x32 images) or from the end "
         "(-1: the last block's, 8x8 at depth 3); -depth..depth-1.",
-        "method and formation",
         flag="--score-block",
     )
     cfc_weight: float | None = setting(
         None,
         "CFC weight; with --cfc-scale gradient, CFC's pixel gradient as a "
         "multiple of the matching gradient's norm.",
-        "method and formation",
         flag="--cfc-weight",
         default_text=by_method("cfc_weight"),
     )
@@ -379,19 +448,15 @@ class DistillConfig:
         None,
         "loss: L = matching + w x CFC (the paper); gradient: CFC's pixel gradient "
         "is w times the matching gradient's norm, whatever the metric.",
-        "method and formation",
         choices=CFC_SCALES,
         flag="--cfc-scale",
         default_text=by_method("cfc_scale"),
     )
-    tau: float = setting(0.7, "CFC temperature.", "method and formation", flag="--tau")
-    alpha: float = setting(
-        0.5, "CFC moving-average weight.", "method and formation", flag="--alpha"
-    )
+    tau: float = setting(0.7, "CFC temperature.", flag="--tau")
+    alpha: float = setting(0.5, "CFC moving-average weight.", flag="--alpha")
     metric: str | None = setting(
         None,
         "Gradient distance.",
-        "method and formation",
         choices=METRICS,
         flag="--metric",
         default_text=f"l1 for {_DIGIT_LIKE}, mse otherwise",
@@ -399,33 +464,61 @@ class DistillConfig:
     matched: str | None = setting(
         None,
         "Matched parameters.",
-        "method and formation",
         choices=MATCHED_PARAMETERS,
         flag="--match",
         default_text=by_method("matched"),
     )
-    iterations: int = setting(
-        2000, "Outer iterations.", "schedule", flag="--iterations", minimum=1
+    matching_augmentation: str = setting(
+        "color_crop_cutout",
+        "DSA strategy of the siamese augmentation of the matched batches.",
     )
+
+
+@_section("image optimizer")
+class ImageOptimizerSettings:
+    """Section "image optimizer" (`DistillConfig.images`): how the synthetic
+    pixels are updated."""
+
+    # The matching loss averages over a class's synthetic images, so each
+    # image's gradient shrinks as IPC grows: hence IDC's scaling rule.
+    lr_img: float | None = setting(
+        None,
+        "Image learning rate, [0, 1]-pixel units, at IPC 10 and "
+        f"{REFERENCE_SIDE}x{REFERENCE_SIDE} px ({MNIST_REFERENCE_SIDE}x"
+        f"{MNIST_REFERENCE_SIDE} for mnist).",
+        flag="--lr-img",
+        default_text=f"{DIGIT_LIKE_LR_IMG:g} for {_DIGIT_LIKE}, {OTHER_LR_IMG:g} "
+        "otherwise",
+    )
+    lr_scaling: str = setting(
+        "idc",
+        "idc: scale --lr-img by ipc/10 x the image area over the reference "
+        "area above (IDC's rule); none: use it as is.",
+        choices=LR_SCALINGS,
+        flag="--lr-scaling",
+    )
+    momentum_img: float = setting(0.5, "Momentum of the image SGD.")
+    image_optimizer: str = setting(
+        "sgd",
+        "Optimizer of the synthetic images; with adam, --lr-img is the step of "
+        "a [0, 1] pixel.",
+        choices=IMAGE_OPTIMIZERS,
+        flag="--image-optimizer",
+    )
+    clip: bool = setting(True, "Keep the pixels inside the valid normalised range.")
+
+
+@_section("schedule")
+class ScheduleSettings:
+    """Section "schedule" (`DistillConfig.schedule`): the run's length, its
+    steps, the network pool and the learning-rate decay."""
+
+    iterations: int = setting(2000, "Outer iterations.", flag="--iterations", minimum=1)
     inner_steps: int = setting(
         100,
         "Image updates per outer iteration.",
-        "schedule",
         flag="--inner-steps",
         minimum=1,
-    )
-    real_batch: int = setting(
-        64,
-        "Real images per class per step.",
-        "data",
-        flag="--real-batch",
-        minimum=1,
-    )
-    max_synthetic_batch: int = setting(
-        128,
-        "At most this many synthetic training images per class per step (a "
-        "random subsample beyond).",
-        "data",
     )
     # The network's trajectory does not change with K, so a recorded trajectory
     # replays for any K.
@@ -433,7 +526,6 @@ class DistillConfig:
         1,
         "Image updates per inner step, against one computation of the real "
         "gradients (the real side is most of a step's cost on a CPU).",
-        "schedule",
         flag="--image-updates",
         minimum=1,
     )
@@ -446,138 +538,18 @@ class DistillConfig:
         "the pool's real side is computed once and kept in the run's "
         "trajectory/ folder (or --trajectory-cache), so later iterations cost "
         "the synthetic half of a step. Not for --method dc.",
-        "schedule",
         flag="--network-pool",
         default_text="every outer iteration its own network",
         minimum=1,
-    )
-    # The matching loss averages over a class's synthetic images, so each
-    # image's gradient shrinks as IPC grows: hence IDC's scaling rule.
-    lr_img: float | None = setting(
-        None,
-        "Image learning rate, [0, 1]-pixel units, at IPC 10 and "
-        f"{REFERENCE_SIDE}x{REFERENCE_SIDE} px ({MNIST_REFERENCE_SIDE}x"
-        f"{MNIST_REFERENCE_SIDE} for mnist).",
-        "image optimizer",
-        flag="--lr-img",
-        default_text=f"{DIGIT_LIKE_LR_IMG:g} for {_DIGIT_LIKE}, {OTHER_LR_IMG:g} "
-        "otherwise",
-    )
-    lr_scaling: str = setting(
-        "idc",
-        "idc: scale --lr-img by ipc/10 x the image area over the reference "
-        "area above (IDC's rule); none: use it as is.",
-        "image optimizer",
-        choices=LR_SCALINGS,
-        flag="--lr-scaling",
-    )
-    momentum_img: float = setting(0.5, "Momentum of the image SGD.", "image optimizer")
-    image_optimizer: str = setting(
-        "sgd",
-        "Optimizer of the synthetic images; with adam, --lr-img is the step of "
-        "a [0, 1] pixel.",
-        "image optimizer",
-        choices=IMAGE_OPTIMIZERS,
-        flag="--image-optimizer",
     )
     lr_decay_at: tuple = setting(
         (0.6, 0.8, 0.9),
         "Fractions of the iterations (of the time budget, when given) at which "
         "the image learning rate is multiplied by lr_decay_factor (the paper: "
         "1200, 1600, 1800 of 2000).",
-        "schedule",
     )
     lr_decay_factor: float = setting(
-        0.5, "What each decay multiplies the image learning rate by.", "schedule"
-    )
-    net_data: str | None = setting(
-        None,
-        "What the network is trained on between inner steps.",
-        "network",
-        choices=("real", "synthetic"),
-        default_text=by_method("net_data"),
-    )
-    net_images: int | None = setting(
-        None,
-        "Real images per network update.",
-        "network",
-        flag="--net-images",
-        default_text=f"{CIFAR_NET_IMAGES} for CIFAR (cifar10, cifar100), "
-        f"{OTHER_NET_IMAGES} otherwise",
-        minimum=1,
-    )
-    net_batch: int = setting(64, "Batch size of the network updates.", "network")
-    net_lr: float = setting(0.01, "Learning rate of the network's SGD.", "network")
-    net_momentum: float = setting(0.9, "Momentum of the network's SGD.", "network")
-    net_weight_decay: float = setting(
-        5e-4, "Weight decay of the network's SGD.", "network"
-    )
-    net_cutmix: float = setting(
-        0.5, "CutMix probability in the network updates.", "network"
-    )
-    matching_augmentation: str = setting(
-        "color_crop_cutout",
-        "DSA strategy of the siamese augmentation of the matched batches.",
-        "method and formation",
-    )
-    net_augmentation: str | None = setting(
-        None,
-        "DSA strategy of the network updates.",
-        "network",
-        default_text="color_crop, IDC's matching strategy without cutout, as "
-        "CutMix is used",
-    )
-    width: int = setting(128, "ConvNet width.", "network", flag="--width", minimum=1)
-    depth: int = setting(3, "ConvNet depth.", "network", flag="--depth", minimum=1)
-    # `resolve()` returns the resolved precision, which a run records.
-    precision: str = setting(
-        DEFAULT_PRECISION,
-        "Arithmetic of the distillation network: float32 (exact), "
-        "mixed_bfloat16 (bfloat16 convolutions and pooling; results differ by "
-        "rounding; emulated, and often slower, where the hardware has no "
-        "bfloat16), or auto: mixed_bfloat16 when every GPU has CUDA compute "
-        "capability 8.0 or more (A100, RTX 30xx, H100; not a T4 or V100) or, "
-        f"without a GPU, on a CPU with {' or '.join(BFLOAT16_CPU_FLAGS)}, float32 "
-        "otherwise. A resumed run keeps its own.",
-        "network",
-        choices=PRECISIONS,
-        flag="--precision",
-    )
-    init: str | None = setting(
-        None,
-        "Initial images.",
-        "data",
-        choices=INITIALIZATIONS,
-        flag="--init",
-        default_text=f"mosaic for the tiled formations ({', '.join(_TILED)}), "
-        "else the method's: "
-        + ", ".join(f"{d['init']} for {m}" for m, d in METHOD_DEFAULTS.items()),
-    )
-    init_selection: str = setting(
-        "random",
-        "Which real images --init starts from: random, or the ones nearest "
-        "k-means centres of their class.",
-        "data",
-        choices=SELECTIONS,
-        flag="--init-selection",
-    )
-    clip: bool = setting(
-        True, "Keep the pixels inside the valid normalised range.", "image optimizer"
-    )
-    seed: int = setting(0, "Random seed.", "run control", flag="--seed")
-    checkpoint_every: int = setting(
-        50,
-        "Inner steps between checkpoints.",
-        "run control",
-        flag="--checkpoint-every",
-        minimum=1,
-    )
-    log_every: int = setting(
-        10,
-        "Inner steps between metric lines.",
-        "run control",
-        flag="--log-every",
-        minimum=1,
+        0.5, "What each decay multiplies the image learning rate by."
     )
     # See `udd_keras.distillation.time_budget`.
     time_budget_minutes: float | None = setting(
@@ -586,12 +558,190 @@ class DistillConfig:
         "with the set exported and a checkpoint; the image learning rate decays "
         "at 60/80/90% of the time, and --iterations x --inner-steps is only an "
         "upper bound. --resume keeps the run's budget unless given.",
-        "schedule",
         flag="--time-budget",
         default_text="none, the steps decide",
         above=0,
         metavar="MINUTES",
     )
+
+
+@_section("run control")
+class RunControl:
+    """Section "run control" (`DistillConfig.run`): the seed, checkpoints and
+    metric lines."""
+
+    seed: int = setting(0, "Random seed.", flag="--seed")
+    checkpoint_every: int = setting(
+        50,
+        "Inner steps between checkpoints.",
+        flag="--checkpoint-every",
+        minimum=1,
+    )
+    log_every: int = setting(
+        10,
+        "Inner steps between metric lines.",
+        flag="--log-every",
+        minimum=1,
+    )
+
+
+# The sections of a `DistillConfig`: its attribute for each, in `SECTIONS`' order.
+SECTION_CLASSES = {
+    "data": DataSettings,
+    "network": NetworkSettings,
+    "objective": MethodSettings,
+    "images": ImageOptimizerSettings,
+    "schedule": ScheduleSettings,
+    "run": RunControl,
+}
+# The order of the settings across sections: that of `settings()`, `to_dict()`
+# (and so of a run's config.json) and of the options `udd-keras distill` does
+# not order itself, as it was when the settings were one flat class.
+_SETTING_ORDER = (
+    "dataset", "ipc", "method", "policy", "formation", "decode", "num_regions",
+    "num_selected", "factor", "include_original", "score_normalization",
+    "crop_gradient", "region_period", "region_weight", "mine_from", "jitters",
+    "jitter_function", "jitter_amount", "score_block", "cfc_weight", "cfc_scale",
+    "tau", "alpha", "metric", "matched", "iterations", "inner_steps",
+    "real_batch", "max_synthetic_batch", "image_updates", "network_pool",
+    "lr_img", "lr_scaling", "momentum_img", "image_optimizer", "lr_decay_at",
+    "lr_decay_factor", "net_data", "net_images", "net_batch", "net_lr",
+    "net_momentum", "net_weight_decay", "net_cutmix", "matching_augmentation",
+    "net_augmentation", "width", "depth", "precision", "init", "init_selection",
+    "clip", "seed", "checkpoint_every", "log_every", "time_budget_minutes",
+)  # fmt: skip
+# Every setting's field, and the attribute of the section that owns it.
+_FIELDS = {
+    field.name: field
+    for section_class in SECTION_CLASSES.values()
+    for field in dataclasses.fields(section_class)
+}
+_OWNER = {
+    field.name: attribute
+    for attribute, section_class in SECTION_CLASSES.items()
+    for field in dataclasses.fields(section_class)
+}
+if sorted(_SETTING_ORDER) != sorted(_FIELDS) or len(_FIELDS) != sum(
+    len(dataclasses.fields(c)) for c in SECTION_CLASSES.values()
+):
+    raise AssertionError("every setting is declared in one section, and ordered once")
+if [c.SECTION for c in SECTION_CLASSES.values()] != list(SECTIONS):
+    raise AssertionError("SECTION_CLASSES follows SECTIONS")
+
+
+@dataclasses.dataclass(frozen=True, init=False)
+class DistillConfig:
+    """Every setting of a distillation run, grouped into frozen sections.
+
+    Six sections, one frozen dataclass each (`SECTIONS`, `SECTION_CLASSES`):
+
+    - `data` (`DataSettings`): the dataset, the IPC, the real batches and the
+      initial images;
+    - `network` (`NetworkSettings`): the ConvNet, its training between inner
+      steps and its precision;
+    - `objective` (`MethodSettings`, section "method and formation"): the
+      method, the formation, region mining and scoring, CFC and the matching;
+    - `images` (`ImageOptimizerSettings`): the synthetic images' optimizer;
+    - `schedule` (`ScheduleSettings`): iterations, steps, the network pool, the
+      learning-rate decay and the time budget;
+    - `run` (`RunControl`): the seed, checkpoints and metric lines.
+
+    The first five are the algorithm (`algorithm_dict()`); run control is kept
+    apart from them. A config is built from flat settings by name, each routed
+    to the section that owns it, and every setting reads flat too:
+    `config.lr_img` is `config.images.lr_img`. Nothing is assigned in place:
+    `replace()` returns a changed copy. `to_dict()` is the flat dict a run's
+    config.json holds.
+
+    Each setting documents itself (`setting`: help, choices, default, section):
+    `settings()` lists them, `udd-keras distill` builds its options from them
+    and `settings_table()` renders the settings table of docs/distillation.md.
+    Settings left None are filled by `resolve()` from the method and the
+    dataset (the module docstring's table).
+
+    Args:
+        dataset: the dataset setting (also accepted by name).
+        **settings: any setting of `settings()` by name, e.g. `ipc=1`,
+            `lr_img=0.01`; and whole sections by attribute, e.g.
+            `data=DataSettings("digits")`, which a setting given by name
+            overrides. Settings not given take their defaults.
+
+    Raises:
+        UddError: a name that is neither a setting nor a section, or a section
+            of the wrong class.
+
+    Example:
+    >>> config = DistillConfig("digits", ipc=1).resolve()
+    >>> config.policy, config.metric
+    ('uniform', 'l1')
+    >>> config.objective.metric, config.run.seed
+    ('l1', 0)
+    >>> config.replace(seed=3).seed
+    3
+    """
+
+    data: DataSettings
+    network: NetworkSettings
+    objective: MethodSettings
+    images: ImageOptimizerSettings
+    schedule: ScheduleSettings
+    run: RunControl
+
+    def __init__(self, dataset=dataclasses.MISSING, **settings):
+        if dataset is not dataclasses.MISSING:
+            settings["dataset"] = dataset
+        sections = {
+            attribute: settings.pop(attribute)
+            for attribute in SECTION_CLASSES
+            if attribute in settings
+        }
+        unknown = sorted(name for name in settings if name not in _OWNER)
+        if unknown:
+            raise UddError(
+                f"unknown distillation settings: {', '.join(unknown)}; the "
+                f"settings are {', '.join(_SETTING_ORDER)}, and the sections "
+                f"{', '.join(SECTION_CLASSES)}"
+            )
+        if "dataset" not in settings and "data" not in sections:
+            raise TypeError("DistillConfig() needs a dataset")
+        for attribute, section_class in SECTION_CLASSES.items():
+            given = {
+                name: value
+                for name, value in settings.items()
+                if _OWNER[name] == attribute
+            }
+            section = sections.get(attribute)
+            if section is None:
+                section = section_class(**given)
+            elif not isinstance(section, section_class):
+                raise UddError(
+                    f"section {attribute} must be a {section_class.__name__}; got "
+                    f"{section!r}"
+                )
+            elif given:
+                section = dataclasses.replace(section, **given)
+            object.__setattr__(self, attribute, section)
+
+    def replace(self, **changes):
+        """A copy of this config with `changes`.
+
+        Args:
+            **changes: settings by name (`lr_img=0.01`), or whole sections by
+                attribute (`run=RunControl(seed=1)`).
+
+        Returns:
+            A new `DistillConfig` (resolved only if this one was and the
+            changes keep it so).
+
+        Example:
+        >>> config = DistillConfig("digits", ipc=1)
+        >>> config.replace(ipc=10).ipc, config.ipc
+        (10, 1)
+        """
+        sections = {
+            attribute: getattr(self, attribute) for attribute in SECTION_CLASSES
+        }
+        return type(self)(**{**sections, **changes})
 
     def resolve(self, auto_precision=None):
         """Fills `None` fields from the method and dataset, resolves the
@@ -614,7 +764,7 @@ class DistillConfig:
         )
         filled["lr_img"] = DIGIT_LIKE_LR_IMG if digit_like else OTHER_LR_IMG
         filled["net_augmentation"] = "color_crop"
-        values = dataclasses.asdict(self)
+        values = self.to_dict()
         formation = get_formation(_resolve_formation(values, filled["formation"]))
         values["formation"] = formation.name
         if formation.tiled:
@@ -859,7 +1009,41 @@ class DistillConfig:
         return self.regions_per_image
 
     def to_dict(self):
-        return dataclasses.asdict(self)
+        """The settings as one flat dict, in `settings()`' order.
+
+        What a run's config.json holds, and what `from_dict()` reads.
+
+        Returns:
+            dict of every setting by name.
+
+        Example:
+        >>> DistillConfig("digits", ipc=1).to_dict()["ipc"]
+        1
+        """
+        values = {}
+        for attribute in SECTION_CLASSES:
+            values.update(dataclasses.asdict(getattr(self, attribute)))
+        return {name: values[name] for name in _SETTING_ORDER}
+
+    def algorithm_dict(self):
+        """The settings that decide what a run computes: `to_dict()` without
+        the run control section (seed, checkpoints, metric lines).
+
+        Returns:
+            dict of the settings of the data, network, method and formation,
+            image optimizer and schedule sections, in `settings()`' order.
+
+        Example:
+        >>> "lr_img" in DistillConfig("digits").algorithm_dict()
+        True
+        >>> "checkpoint_every" in DistillConfig("digits").algorithm_dict()
+        False
+        """
+        return {
+            name: value
+            for name, value in self.to_dict().items()
+            if _OWNER[name] != "run"
+        }
 
     @classmethod
     def from_dict(cls, values):
@@ -869,7 +1053,7 @@ class DistillConfig:
         `precision`, in float32; their `response_layer` is `score_block`.
 
         Args:
-            values: dict of `DistillConfig` fields.
+            values: dict of settings by name (`to_dict()`).
 
         Returns:
             A `DistillConfig` (not resolved).
@@ -879,10 +1063,12 @@ class DistillConfig:
             # The name of `score_block` before it was a setting of its own.
             legacy = values.pop("response_layer")
             values.setdefault("score_block", legacy)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
+        unknown = sorted(set(values) - set(_SETTING_ORDER))
         if unknown:
-            raise UddError(f"unknown distillation settings: {', '.join(unknown)}")
+            raise UddError(
+                f"unknown distillation settings: {', '.join(unknown)}; the "
+                f"settings are {', '.join(_SETTING_ORDER)}"
+            )
         # Runs written before `precision="auto"` existed ran in float32.
         values = {"precision": LEGACY_PRECISION, **values}
         if "lr_decay_at" in values:
@@ -890,17 +1076,42 @@ class DistillConfig:
         return cls(**values)
 
 
-def settings(section=None):
-    """The `DistillConfig` fields, in order; those of `section` when given.
+def _read_through(attribute, name):
+    """The property that reads setting `name` from section `attribute`."""
+    return property(
+        operator.attrgetter(f"{attribute}.{name}"),
+        doc=f"`{attribute}.{name}`: {_FIELDS[name].metadata['help']}",
+    )
 
-    Each field's metadata holds its `help`, `section`, `choices`, `flag` (the
-    option of `udd-keras distill`, or None), `default_text`, `minimum`, `above`
-    and `metavar` (see `setting`).
+
+# Every setting reads flat: `config.lr_img` is `config.images.lr_img`.
+for _name in _SETTING_ORDER:
+    setattr(DistillConfig, _name, _read_through(_OWNER[_name], _name))
+del _name
+
+
+def settings(section=None):
+    """Every setting's field, across the sections; those of `section` when given.
+
+    Each field (a `dataclasses.Field` of its section's class) has the setting's
+    `name` and `default`, and its metadata holds its `help`, `section`,
+    `choices`, `flag` (the option of `udd-keras distill`, or None),
+    `default_text`, `minimum`, `above` and `metavar` (see `setting`).
+
+    Args:
+        section: one of `SECTIONS`, or None (all).
+
+    Returns:
+        A tuple of `dataclasses.Field`s, in the settings' order.
+
+    Example:
+    >>> [field.name for field in settings("run control")]
+    ['seed', 'checkpoint_every', 'log_every']
     """
     return tuple(
-        field
-        for field in dataclasses.fields(DistillConfig)
-        if section in (None, field.metadata["section"])
+        _FIELDS[name]
+        for name in _SETTING_ORDER
+        if section in (None, _FIELDS[name].metadata["section"])
     )
 
 

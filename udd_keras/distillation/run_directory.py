@@ -17,7 +17,6 @@ renamed into place, so a crash never leaves a half-written output.
 """
 
 import contextlib
-import dataclasses
 import fcntl
 import json
 import os
@@ -43,6 +42,12 @@ _PRE_FORMATION_SETTINGS = {
     "crop_gradient": "sum",
     "cfc_scale": "loss",
 }
+# Schedule settings a resume may change: the run's length. `iterations` is the
+# command's; a time budget replaces the run's when given (`Distiller`'s budget).
+_RESUME_LENGTH = ("iterations", "time_budget_minutes")
+# The run control setting a resume must agree with: the seed decides the run's
+# random streams (batches, augmentation, networks) and its trajectory.
+_RESUME_SEED = ("seed",)
 # Settings whose udd defaults changed when formations were introduced.
 _CHANGED_WITH_FORMATIONS = {
     *_PRE_FORMATION_SETTINGS,
@@ -54,6 +59,15 @@ _CHANGED_WITH_FORMATIONS = {
     "include_original",
     "init",
 }
+
+
+def _compared(config):
+    """The settings a resumed run must agree on: the algorithm's (every section
+    but run control, `DistillConfig.algorithm_dict`) and the seed."""
+    return {
+        **config.algorithm_dict(),
+        **{name: getattr(config, name) for name in _RESUME_SEED},
+    }
 
 
 class RunDirectory:
@@ -188,6 +202,12 @@ class RunDirectory:
     def resumed_config(self, config):
         """The settings a resumed run continues with, checked against `config`.
 
+        The run's algorithm (`DistillConfig.algorithm_dict`: every section but
+        run control) and its seed must agree with `config`'s, but for the run's
+        length (`iterations`, `time_budget_minutes`) and the settings `config`
+        leaves None. The rest of run control (checkpoints, metric lines) is
+        not compared, and the run keeps its own.
+
         Args:
             config: the `DistillConfig` the command gave.
 
@@ -205,9 +225,9 @@ class RunDirectory:
                 f"nothing to resume in {self.path}: it holds no config"
             )
         values = self.read_config()
-        ignored = {"iterations", "checkpoint_every", "log_every"}
-        # Given: replaces the run's budget (e.g. extends it); omitted: kept.
-        ignored.add("time_budget_minutes")
+        # The run's length may change: `iterations` is the command's, a time
+        # budget given replaces the run's (e.g. extends it), omitted: kept.
+        ignored = set(_RESUME_LENGTH)
         if "formation" not in values:
             # Written before formations existed: the fields added since take
             # the values that run used, and the run keeps the settings it was
@@ -219,27 +239,24 @@ class RunDirectory:
         # values, so the same command resumes a run started under older
         # defaults (udd trained tiles+regions by default before it trained
         # tiles); settings given explicitly must match.
-        ignored |= {
-            field.name
-            for field in dataclasses.fields(config)
-            if getattr(config, field.name) is None
-        }
+        ignored |= {name for name, value in config.to_dict().items() if value is None}
         # Resolved, so that the saved config compares with the values the run
-        # used for every field.
+        # used for every setting.
         saved = DistillConfig.from_dict(values).resolve()
         # precision "auto" resumes in the precision the run started with.
-        given = config.resolve(auto_precision=saved.precision).to_dict()
+        given = _compared(config.resolve(auto_precision=saved.precision))
         if not saved.mines_regions:
             # P is unused when nothing is mined (older configs stored 8).
             ignored.add("num_selected")
+        run_has = _compared(saved)
         differing = [
             key
-            for key, value in saved.to_dict().items()
+            for key, value in run_has.items()
             if key not in ignored and given.get(key) != value
         ]
         if differing:
             shown = ", ".join(
-                f"{key}={given[key]!r} (run has {saved.to_dict()[key]!r})"
+                f"{key}={given[key]!r} (run has {run_has[key]!r})"
                 for key in differing[:3]
             )
             raise RunDirectoryError(
@@ -249,8 +266,8 @@ class RunDirectory:
         budget = config.time_budget_minutes
         if budget is None:
             budget = saved.time_budget_minutes
-        resumed = dataclasses.replace(
-            saved, iterations=config.iterations, time_budget_minutes=budget
+        resumed = saved.replace(
+            iterations=config.iterations, time_budget_minutes=budget
         )
         return resumed.resolve(), budget != saved.time_budget_minutes
 
