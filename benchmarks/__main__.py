@@ -9,7 +9,6 @@ stem `--tag`, else the split (accuracy) or `latest` (timing).
 """
 
 import argparse
-import dataclasses
 import json
 import os
 import pathlib
@@ -35,9 +34,9 @@ def parse_set(pairs):
 
 def check_fields(overrides):
     """Raises ValueError for a key that is not a `DistillConfig` field."""
-    from udd_keras.distillation import DistillConfig
+    from udd_keras.distillation.config import settings
 
-    known = {field.name for field in dataclasses.fields(DistillConfig)}
+    known = {field.name for field in settings()}
     for key in overrides:
         if key not in known or key in ("dataset", "ipc", "seed"):
             raise ValueError(f"--set {key}: not a DistillConfig field it can set")

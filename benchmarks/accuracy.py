@@ -285,7 +285,7 @@ def run_seed(experiment, variant, run, dataset, seed, paths, evaluated=None):
         result, facts, points = distill(experiment, variant, run, dataset, seed, folder)
     entries = {}
     for decode in variant.decodes or (result.config.resolve().decode,):
-        config = dataclasses.replace(result.config, decode=decode)
+        config = result.config.replace(decode=decode)
         path = folder / f"set-{decode}.tfrecord"
         export(dataclasses.replace(result, config=config), dataset, path)
         paths[(variant.name, seed)] = str(path)

@@ -3,7 +3,6 @@
 Run by the timing pipeline (`benchmarks/timing.py`) like any measure.
 """
 
-import dataclasses
 import itertools
 import pathlib
 
@@ -45,8 +44,7 @@ def scoring_stability(args):
         itertools.product(["jitter"], args.amounts, args.jitters, args.normalizations)
     )
     for policy, amount, jitters, normalization in settings:
-        engine.config = dataclasses.replace(
-            resolved,
+        engine.config = resolved.replace(
             policy=policy,
             jitter_amount=amount or resolved.jitter_amount,
             jitters=jitters or resolved.jitters,

@@ -15,7 +15,6 @@ reference for a black border. And the Spearman rank correlation of the jitter
 scores with the activation scores over every candidate window.
 """
 
-import dataclasses
 import pathlib
 
 import numpy as np
@@ -113,9 +112,7 @@ class _Probe:
 
 
 def _scores(engine, resolved, key, policy, normalization):
-    engine.config = dataclasses.replace(
-        resolved, policy=policy, score_normalization=normalization
-    )
+    engine.config = resolved.replace(policy=policy, score_normalization=normalization)
     try:
         return np.asarray(engine.region_scores(key))
     finally:
