@@ -1,11 +1,23 @@
 """Settings of a distillation run, with the paper's defaults.
 
-`DistillConfig` holds every knob of Algorithm 1. Fields left `None` are filled by
-`resolve()` from the method (`udd`, `idc`, `dc`) and the dataset, so the defaults
-are the paper's (appendix A) and IDC's (which UDD inherits), except where a
-measurement on FashionMNIST IPC 1's validation split chose otherwise (marked *;
-measured by the `formation-screen-ipc1` and `scoring-stability` experiments,
-listed in `benchmarks/README.md`; the choices are in `docs/method-choices.md`):
+`DistillConfig` holds every knob of Algorithm 1, grouped into six frozen
+sections (`SECTIONS`), one dataclass each: `DataSettings` (the dataset, IPC, real
+batches, initial images), `NetworkSettings` (the ConvNet and its training),
+`MethodSettings` (method and formation: the objective, region mining, CFC, the
+matching), `ImageOptimizerSettings`, `ScheduleSettings` (iterations, steps,
+decay, time budget) and `RunControl` (seed, checkpoints, metric lines). The
+first five are the algorithm (`algorithm_dict()`), which a resumed run must
+agree with but for its length (iterations, time budget); run control stands
+apart, and of it a resumed run must agree on the seed only. Settings are given
+and read flat (`DistillConfig("digits", lr_img=0.01)`, `config.lr_img`), and a
+run's config.json holds them flat (`to_dict()`).
+
+Settings left `None` are filled by `resolve()` from the method (`udd`, `idc`,
+`dc`) and the dataset, so the defaults are the paper's (appendix A) and IDC's
+(which UDD inherits), except where a measurement on FashionMNIST IPC 1's
+validation split chose otherwise (marked *; measured by the
+`formation-screen-ipc1` and `scoring-stability` experiments, listed in
+`benchmarks/README.md`; the choices are in `docs/method-choices.md`):
 
 | setting | udd | idc | dc |
 |---|---|---|---|
@@ -128,7 +140,8 @@ def is_cifar(dataset):
     return str(dataset).lower().startswith("cifar")
 
 
-# Sections of the settings, named after the groups `DistillConfig` will be split into.
+# The sections of the settings, one frozen class each (`SECTION_CLASSES`), in the
+# settings table's order.
 SECTIONS = (
     "data",
     "network",
@@ -730,8 +743,8 @@ class DistillConfig:
                 attribute (`run=RunControl(seed=1)`).
 
         Returns:
-            A new `DistillConfig` (resolved only if this one was and the
-            changes keep it so).
+            A new `DistillConfig`, not resolved again (`resolve()` fills and
+            checks the changed settings).
 
         Example:
         >>> config = DistillConfig("digits", ipc=1)
