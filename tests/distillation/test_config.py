@@ -556,9 +556,11 @@ def test_every_setting_documents_itself():
             value = defaults[name]
             value = f"{value:g}" if isinstance(value, float) else value
             assert f"{value} for {method}" in text, name
-    assert settings("run control") == tuple(
-        by_name[n] for n in ("seed", "checkpoint_every", "log_every")
-    )
+    # Run control is what a resume may change: the run's length, how often it
+    # saves and logs. The seed decides the run, so it is data.
+    run_control = ("iterations", "checkpoint_every", "log_every", "time_budget_minutes")
+    assert settings("run control") == tuple(by_name[n] for n in run_control)
+    assert by_name["seed"].metadata["section"] == "data"
 
 
 # The keys of a run's config.json, in order, as written before the settings were
@@ -592,7 +594,7 @@ def test_flat_settings_go_to_the_section_that_owns_them():
     assert isinstance(config.images, ImageOptimizerSettings)
     assert config.images.lr_img == 0.01 and config.lr_img == 0.01
     assert isinstance(config.run, RunControl)
-    assert (config.run.seed, config.network.width) == (4, 16)
+    assert (config.data.seed, config.network.width) == (4, 16)
     # Every setting is declared in the section its metadata names, and reads
     # flat from it.
     by_section = {c.SECTION: (a, c) for a, c in SECTION_CLASSES.items()}
@@ -637,7 +639,7 @@ def test_replace_returns_a_changed_copy():
     changed = config.replace(lr_img=0.01, seed=5)
     assert (changed.lr_img, changed.seed, changed.ipc) == (0.01, 5, 1)
     assert (config.lr_img, config.seed) == (None, 2)
-    assert changed.data is config.data
+    assert changed.network is config.network
     # `dataclasses.replace` takes flat settings too.
     assert dataclasses.replace(config, seed=5) == config.replace(seed=5)
     with pytest.raises(UddError, match="unknown distillation settings: lr_image"):
@@ -645,6 +647,8 @@ def test_replace_returns_a_changed_copy():
 
 
 def test_to_dict_is_the_flat_config_json_and_round_trips():
+    from udd_keras.distillation.config import settings
+
     config = DistillConfig("digits", ipc=3, formation="tiles+regions").resolve()
     values = config.to_dict()
     assert tuple(values) == CONFIG_JSON_KEYS
@@ -654,8 +658,10 @@ def test_to_dict_is_the_flat_config_json_and_round_trips():
     assert tuple(algorithm) == tuple(
         key
         for key in CONFIG_JSON_KEYS
-        if key not in ("seed", "checkpoint_every", "log_every")
+        if key
+        not in ("iterations", "checkpoint_every", "log_every", "time_budget_minutes")
     )
+    assert set(values) - set(algorithm) == {f.name for f in settings("run control")}
     assert algorithm["lr_img"] == values["lr_img"]
 
 
@@ -671,8 +677,9 @@ def test_resume_ignores_run_control_and_refuses_an_algorithm_change(tmp_path):
     from udd_keras.errors import RunDirectoryError
 
     saved = DistillConfig("digits", iterations=2, checkpoint_every=5, log_every=2)
-    # Run control and the run's length may differ; the run keeps its own
-    # checkpoints and metric lines, and takes the iterations given.
+    # Run control (the run's length, checkpoints, metric lines) may differ; the
+    # run keeps its own checkpoints and metric lines, and takes the iterations
+    # given.
     given = saved.replace(iterations=4, checkpoint_every=7, log_every=1)
     resumed, budget_changed = _resumed(tmp_path, saved, given)
     assert (resumed.iterations, resumed.checkpoint_every, resumed.log_every) == (
@@ -688,7 +695,7 @@ def test_resume_ignores_run_control_and_refuses_an_algorithm_change(tmp_path):
     # A setting left None keeps the run's value.
     resumed, _ = _resumed(tmp_path, saved.replace(lr_img=0.01), saved)
     assert resumed.lr_img == 0.01
-    # An algorithm setting given explicitly must agree, and so must the seed.
+    # An algorithm setting given explicitly must agree, the seed (data) too.
     for change, shown in [
         ({"lr_img": 0.01}, r"lr_img=0\.01 \(run has 0\.0001\)"),
         ({"width": 16}, r"width=16 \(run has 128\)"),

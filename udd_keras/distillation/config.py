@@ -2,15 +2,16 @@
 
 `DistillConfig` holds every knob of Algorithm 1, grouped into six frozen
 sections (`SECTIONS`), one dataclass each: `DataSettings` (the dataset, IPC, real
-batches, initial images), `NetworkSettings` (the ConvNet and its training),
-`MethodSettings` (method and formation: the objective, region mining, CFC, the
-matching), `ImageOptimizerSettings`, `ScheduleSettings` (iterations, steps,
-decay, time budget) and `RunControl` (seed, checkpoints, metric lines). The
-first five are the algorithm (`algorithm_dict()`), which a resumed run must
-agree with but for its length (iterations, time budget); run control stands
-apart, and of it a resumed run must agree on the seed only. Settings are given
-and read flat (`DistillConfig("digits", lr_img=0.01)`, `config.lr_img`), and a
-run's config.json holds them flat (`to_dict()`).
+batches, initial images, seed), `NetworkSettings` (the ConvNet and its
+training), `MethodSettings` (method and formation: the objective, region mining,
+CFC, the matching), `ImageOptimizerSettings`, `ScheduleSettings` (steps, network
+pool, decay) and `RunControl` (iterations, time budget, checkpoints, metric
+lines). The first five are the algorithm (`algorithm_dict()`), which a resumed
+run must agree with; run control is what a resume may change: the run's length
+(as `epochs` in Keras's `fit` with `BackupAndRestore`) and how often it saves
+and logs. Settings are given and read flat (`DistillConfig("digits",
+lr_img=0.01)`, `config.lr_img`), and a run's config.json holds them flat
+(`to_dict()`).
 
 Settings left `None` are filled by `resolve()` from the method (`udd`, `idc`,
 `dc`) and the dataset, so the defaults are the paper's (appendix A) and IDC's
@@ -240,7 +241,13 @@ def _section(name):
 @_section("data")
 class DataSettings:
     """Section "data" (`DistillConfig.data`): the dataset, the IPC, the real
-    batches and the initial images."""
+    batches, the initial images and the seed.
+
+    The seed is here, with the data it draws, rather than in run control: it
+    draws the initial images, the network initialisations and the real
+    batches, and keys the run's trajectory (`TrajectoryCache`), so a resumed
+    run must keep it.
+    """
 
     dataset: str = setting(
         dataclasses.MISSING,
@@ -276,6 +283,12 @@ class DataSettings:
         "k-means centres of their class.",
         choices=SELECTIONS,
         flag="--init-selection",
+    )
+    seed: int = setting(
+        0,
+        "Random seed: draws the initial images, the network initialisations "
+        "and the batches; a resumed run must keep it.",
+        flag="--seed",
     )
 
 
@@ -523,10 +536,10 @@ class ImageOptimizerSettings:
 
 @_section("schedule")
 class ScheduleSettings:
-    """Section "schedule" (`DistillConfig.schedule`): the run's length, its
-    steps, the network pool and the learning-rate decay."""
+    """Section "schedule" (`DistillConfig.schedule`): the steps of an outer
+    iteration, the network pool and the learning-rate decay. The run's length
+    (iterations, time budget) is run control."""
 
-    iterations: int = setting(2000, "Outer iterations.", flag="--iterations", minimum=1)
     inner_steps: int = setting(
         100,
         "Image updates per outer iteration.",
@@ -564,6 +577,21 @@ class ScheduleSettings:
     lr_decay_factor: float = setting(
         0.5, "What each decay multiplies the image learning rate by."
     )
+
+
+@_section("run control")
+class RunControl:
+    """Section "run control" (`DistillConfig.run`): the run's length (the
+    iterations, the time budget), checkpoints and metric lines.
+
+    What a resumed run may change, as `epochs` in Keras's `fit` with
+    `BackupAndRestore`: the command's iterations, and its time budget when
+    given, replace the run's (a run is extended so); the run keeps its own
+    checkpoint and log periods. Every other section must agree
+    (`algorithm_dict()`).
+    """
+
+    iterations: int = setting(2000, "Outer iterations.", flag="--iterations", minimum=1)
     # See `udd_keras.distillation.time_budget`.
     time_budget_minutes: float | None = setting(
         None,
@@ -576,14 +604,6 @@ class ScheduleSettings:
         above=0,
         metavar="MINUTES",
     )
-
-
-@_section("run control")
-class RunControl:
-    """Section "run control" (`DistillConfig.run`): the seed, checkpoints and
-    metric lines."""
-
-    seed: int = setting(0, "Random seed.", flag="--seed")
     checkpoint_every: int = setting(
         50,
         "Inner steps between checkpoints.",
@@ -648,23 +668,24 @@ class DistillConfig:
 
     Six sections, one frozen dataclass each (`SECTIONS`, `SECTION_CLASSES`):
 
-    - `data` (`DataSettings`): the dataset, the IPC, the real batches and the
-      initial images;
+    - `data` (`DataSettings`): the dataset, the IPC, the real batches, the
+      initial images and the seed that draws them;
     - `network` (`NetworkSettings`): the ConvNet, its training between inner
       steps and its precision;
     - `objective` (`MethodSettings`, section "method and formation"): the
       method, the formation, region mining and scoring, CFC and the matching;
     - `images` (`ImageOptimizerSettings`): the synthetic images' optimizer;
-    - `schedule` (`ScheduleSettings`): iterations, steps, the network pool, the
-      learning-rate decay and the time budget;
-    - `run` (`RunControl`): the seed, checkpoints and metric lines.
+    - `schedule` (`ScheduleSettings`): the steps, the network pool and the
+      learning-rate decay;
+    - `run` (`RunControl`): the run's length (iterations, time budget),
+      checkpoints and metric lines.
 
-    The first five are the algorithm (`algorithm_dict()`); run control is kept
-    apart from them. A config is built from flat settings by name, each routed
-    to the section that owns it, and every setting reads flat too:
-    `config.lr_img` is `config.images.lr_img`. Nothing is assigned in place:
-    `replace()` returns a changed copy. `to_dict()` is the flat dict a run's
-    config.json holds.
+    The first five are the algorithm (`algorithm_dict()`), which a resumed run
+    must agree with; run control is what a resume may change. A config is
+    built from flat settings by name, each routed to the section that owns it,
+    and every setting reads flat too: `config.lr_img` is
+    `config.images.lr_img`. Nothing is assigned in place: `replace()` returns a
+    changed copy. `to_dict()` is the flat dict a run's config.json holds.
 
     Each setting documents itself (`setting`: help, choices, default, section):
     `settings()` lists them, `udd-keras distill` builds its options from them
@@ -687,8 +708,8 @@ class DistillConfig:
     >>> config = DistillConfig("digits", ipc=1).resolve()
     >>> config.policy, config.metric
     ('uniform', 'l1')
-    >>> config.objective.metric, config.run.seed
-    ('l1', 0)
+    >>> config.objective.metric, config.data.seed, config.run.iterations
+    ('l1', 0, 2000)
     >>> config.replace(seed=3).seed
     3
     """
@@ -740,7 +761,7 @@ class DistillConfig:
 
         Args:
             **changes: settings by name (`lr_img=0.01`), or whole sections by
-                attribute (`run=RunControl(seed=1)`).
+                attribute (`run=RunControl(iterations=10)`).
 
         Returns:
             A new `DistillConfig`, not resolved again (`resolve()` fills and
@@ -1039,18 +1060,21 @@ class DistillConfig:
         return {name: values[name] for name in _SETTING_ORDER}
 
     def algorithm_dict(self):
-        """The settings that decide what a run computes: `to_dict()` without
-        the run control section (seed, checkpoints, metric lines).
+        """The settings that decide what a run computes, and that a resumed
+        run must agree with: `to_dict()` without the run control section (the
+        run's length, checkpoints, metric lines).
 
         Returns:
-            dict of the settings of the data, network, method and formation,
-            image optimizer and schedule sections, in `settings()`' order.
+            dict of the settings of the data (the seed included), network,
+            method and formation, image optimizer and schedule sections, in
+            `settings()`' order.
 
         Example:
-        >>> "lr_img" in DistillConfig("digits").algorithm_dict()
-        True
-        >>> "checkpoint_every" in DistillConfig("digits").algorithm_dict()
-        False
+        >>> algorithm = DistillConfig("digits").algorithm_dict()
+        >>> "lr_img" in algorithm, "seed" in algorithm
+        (True, True)
+        >>> "iterations" in algorithm, "checkpoint_every" in algorithm
+        (False, False)
         """
         return {
             name: value
@@ -1119,7 +1143,7 @@ def settings(section=None):
 
     Example:
     >>> [field.name for field in settings("run control")]
-    ['seed', 'checkpoint_every', 'log_every']
+    ['iterations', 'checkpoint_every', 'log_every', 'time_budget_minutes']
     """
     return tuple(
         _FIELDS[name]

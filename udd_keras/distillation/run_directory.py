@@ -10,7 +10,9 @@
     DIR/.lock                held (flock) while a run writes to DIR
 
 A resumed run continues with the settings in `config.json`
-(`RunDirectory.resumed_config`).
+(`RunDirectory.resumed_config`): its algorithm (every section of the settings
+but run control) must agree with the command's, and of run control it takes the
+command's length (iterations, a time budget given).
 
 Every file but the append-only metrics is written to a temporary name in DIR and
 renamed into place, so a crash never leaves a half-written output.
@@ -42,12 +44,6 @@ _PRE_FORMATION_SETTINGS = {
     "crop_gradient": "sum",
     "cfc_scale": "loss",
 }
-# Schedule settings a resume may change: the run's length. `iterations` is the
-# command's; a time budget replaces the run's when given (`Distiller`'s budget).
-_RESUME_LENGTH = ("iterations", "time_budget_minutes")
-# The run control setting a resume must agree with: the seed decides the run's
-# random streams (batches, augmentation, networks) and its trajectory.
-_RESUME_SEED = ("seed",)
 # Settings whose udd defaults changed when formations were introduced.
 _CHANGED_WITH_FORMATIONS = {
     *_PRE_FORMATION_SETTINGS,
@@ -59,15 +55,6 @@ _CHANGED_WITH_FORMATIONS = {
     "include_original",
     "init",
 }
-
-
-def _compared(config):
-    """The settings a resumed run must agree on: the algorithm's (every section
-    but run control, `DistillConfig.algorithm_dict`) and the seed."""
-    return {
-        **config.algorithm_dict(),
-        **{name: getattr(config, name) for name in _RESUME_SEED},
-    }
 
 
 class RunDirectory:
@@ -203,10 +190,10 @@ class RunDirectory:
         """The settings a resumed run continues with, checked against `config`.
 
         The run's algorithm (`DistillConfig.algorithm_dict`: every section but
-        run control) and its seed must agree with `config`'s, but for the run's
-        length (`iterations`, `time_budget_minutes`) and the settings `config`
-        leaves None. The rest of run control (checkpoints, metric lines) is
-        not compared, and the run keeps its own.
+        run control, the seed included) must agree with `config`'s, but for the
+        settings `config` leaves None. Run control is not compared: the run
+        takes `config`'s length (its `iterations`, and its time budget when
+        given) and keeps its own checkpoint and log periods.
 
         Args:
             config: the `DistillConfig` the command gave.
@@ -225,9 +212,7 @@ class RunDirectory:
                 f"nothing to resume in {self.path}: it holds no config"
             )
         values = self.read_config()
-        # The run's length may change: `iterations` is the command's, a time
-        # budget given replaces the run's (e.g. extends it), omitted: kept.
-        ignored = set(_RESUME_LENGTH)
+        ignored = set()
         if "formation" not in values:
             # Written before formations existed: the fields added since take
             # the values that run used, and the run keeps the settings it was
@@ -244,11 +229,11 @@ class RunDirectory:
         # used for every setting.
         saved = DistillConfig.from_dict(values).resolve()
         # precision "auto" resumes in the precision the run started with.
-        given = _compared(config.resolve(auto_precision=saved.precision))
+        given = config.resolve(auto_precision=saved.precision).algorithm_dict()
         if not saved.mines_regions:
             # P is unused when nothing is mined (older configs stored 8).
             ignored.add("num_selected")
-        run_has = _compared(saved)
+        run_has = saved.algorithm_dict()
         differing = [
             key
             for key, value in run_has.items()
@@ -263,6 +248,8 @@ class RunDirectory:
                 f"--resume with settings that differ from the run in "
                 f"{self.path}: {shown}"
             )
+        # Run control: the run's length is the command's (a time budget given
+        # replaces the run's, e.g. extends it; omitted, it is kept).
         budget = config.time_budget_minutes
         if budget is None:
             budget = saved.time_budget_minutes

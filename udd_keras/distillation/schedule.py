@@ -29,6 +29,7 @@ class DistillSchedule:
         image_shape: (H, W, C) of the images, which scales the image rate.
 
     Example:
+    >>> from udd_keras.distillation.config import DistillConfig
     >>> config = DistillConfig("digits", iterations=7, lr_img=1.0,
     ...                        image_optimizer="adam").resolve()
     >>> schedule = DistillSchedule(config, (8, 8, 1))
