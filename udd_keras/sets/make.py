@@ -259,6 +259,7 @@ def make_set(
     data_dir=None,
     on_progress=None,
     run_dir=None,
+    trajectory_dir=None,
 ):
     """Distils, evaluates and writes a shipped set and its index entry.
 
@@ -276,6 +277,10 @@ def make_set(
             temporary one). An unfinished run of the same settings there
             continues; a finished one is taken as it is when its settings are
             exactly the command's (`check_run_settings`).
+        trajectory_dir: optional trajectory cache folder
+            (`udd_keras.distillation.trajectory`): a run replays the real-data
+            trajectory stored there for its seed and settings, and ends with
+            the images it would compute inline.
 
     Returns:
         `ShippedSet` of the written set.
@@ -311,6 +316,7 @@ def make_set(
             kept=run_dir is not None,
             data_dir=data_dir,
             on_progress=on_progress,
+            trajectory_dir=trajectory_dir,
         )
         distill_seconds = time.monotonic() - started
         synthetic = read_synthetic_set(distilled)
@@ -390,7 +396,9 @@ def make_set(
     return ShippedSet.from_entry(name, entry, folder)
 
 
-def _distilled_set(name, preset, settings, run_dir, kept, data_dir, on_progress):
+def _distilled_set(
+    name, preset, settings, run_dir, kept, data_dir, on_progress, trajectory_dir=None
+):
     """The synthetic-set file of the set's distillation, run (or resumed) in
     `run_dir`."""
     from udd_keras.distillation import DistillConfig, distill
@@ -421,6 +429,7 @@ def _distilled_set(name, preset, settings, run_dir, kept, data_dir, on_progress)
             data_dir=data_dir,
             progress=on_progress is not None,
             resume=resume,
+            trajectory_dir=trajectory_dir,
             **settings,
         )
     except DistillationInterrupted:
@@ -512,7 +521,17 @@ def _command():
         "there, a finished run of exactly these settings is taken as it is.  "
         "[default: a temporary folder]",
     )
-    def make(name, preset, settings, out, data_dir, run_dir, **protocol):
+    @click.option(
+        "--trajectory-cache",
+        "trajectory_dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Replay (or record) the real-data trajectory in this folder; the "
+        "images are those of an inline run.",
+    )
+    def make(
+        name, preset, settings, out, data_dir, run_dir, trajectory_dir, **protocol
+    ):
         """Distil, evaluate and ship the set NAME (<dataset>-ipc<N>-<method>)."""
         from rich.console import Console
 
@@ -526,6 +545,7 @@ def _command():
             data_dir=data_dir,
             on_progress=lambda text: console.print(text),
             run_dir=run_dir,
+            trajectory_dir=trajectory_dir,
         )
         accuracy = shipped.accuracy
         mean, std = 100 * accuracy["mean"], 100 * accuracy["std"]
