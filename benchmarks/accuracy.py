@@ -306,6 +306,31 @@ def run_seed(experiment, variant, run, dataset, seed, paths, evaluated=None):
     return entries
 
 
+def entry_identity(settings):
+    """What a kept seed's entry must share with a run to be kept: its settings
+    without `resume` and `seeds` (an entry is one seed's, whichever seeds the
+    run has), so `--seeds 0` keeps seed 0 of a two-seed run."""
+    return {k: v for k, v in settings.items() if k not in ("resume", "seeds")}
+
+
+def kept_evaluations(experiment, kept):
+    """`evaluate_once`'s map for the kept entries of every variant, so a run of
+    some variants (`--variants`) reuses the evaluations of the others."""
+    variants = {variant.name: variant for variant in experiment.variants}
+    evaluated = {}
+    for key, kept_entry in kept.items():
+        name, _, seed = key.rpartition("/seed")
+        if name not in variants:
+            continue
+        for decode, entry in kept_entry["entries"].items():
+            if entry.get("set_digest") and not entry.get("evaluation_of"):
+                evaluated[(entry["set_digest"], int(seed))] = {
+                    "variant": evaluation_name(variants[name], decode),
+                    "accuracies": entry["accuracies"],
+                }
+    return evaluated
+
+
 def row_of(variant, decode, seeds, entries, split=None):
     """The row of one (variant, decode) from its seeds' entries.
 
@@ -418,11 +443,14 @@ def run(experiment, options, write):
         "budget": dataclasses.asdict(budget),
         "reference_step_seconds": reference_seconds,
     }
-    identity = {k: v for k, v in settings.items() if k != "resume"}
-    identity = json.dumps(identity, sort_keys=True, default=str)
+    identity = json.dumps(entry_identity(settings), sort_keys=True, default=str)
     store = workdir / "entries.json"
     kept = json.loads(store.read_text()) if options.resume and store.exists() else {}
-    kept = {k: v for k, v in kept.items() if v["identity"] == identity}
+    kept = {
+        k: v
+        for k, v in kept.items()
+        if entry_identity(json.loads(v["identity"])) == json.loads(identity)
+    }
     report = new_report(experiment, options.command, settings)
     variants = [
         v
@@ -431,7 +459,8 @@ def run(experiment, options, write):
     ]
     report["variants"] = {v.name: {"source": v.source, **v.overrides} for v in variants}
     report["unfinished"] = [v.name for v in variants]
-    dataset, paths, evaluated = load_split(experiment.dataset, split), {}, {}
+    dataset, paths = load_split(experiment.dataset, split), {}
+    evaluated = kept_evaluations(experiment, kept)
     for variant in variants:
         per_seed = []
         for seed in seeds:
@@ -441,12 +470,6 @@ def run(experiment, options, write):
                 paths[(variant.name, seed)] = next(
                     iter(kept[key]["entries"].values())
                 ).get("path")
-                for decode, entry in kept[key]["entries"].items():
-                    if entry.get("set_digest") and not entry.get("evaluation_of"):
-                        evaluated[(entry["set_digest"], seed)] = {
-                            "variant": evaluation_name(variant, decode),
-                            "accuracies": entry["accuracies"],
-                        }
             else:
                 entries = run_seed(
                     experiment, variant, run, dataset, seed, paths, evaluated

@@ -147,6 +147,38 @@ def test_identical_sets_share_one_evaluation(tmp_path, monkeypatch):
     )
 
 
+def test_a_run_of_some_variants_and_seeds_keeps_and_reuses_the_others(
+    tmp_path, monkeypatch
+):
+    path = tmp_path / "same.toml"
+    path.write_text(SAME_SETS.replace("seeds = [0]", "seeds = [0, 1]"))
+    experiment, work, out = spec.load(path), tmp_path / "work", tmp_path / "out"
+    calls = []
+    real_evaluate = accuracy.evaluate
+
+    def counted(*args):
+        calls.append(1)
+        return real_evaluate(*args)
+
+    monkeypatch.setattr(accuracy, "evaluate", counted)
+    first = options("--workdir", str(work), "--variants", "idc", "--seeds", "0")
+    accuracy.run(experiment, first, lambda r: results.write(r, out, "t"))
+    assert len(calls) == 1
+    # udd alone, on a later call: it reuses the evaluation of idc's kept set.
+    udd = options("--workdir", str(work), "--resume", "--variants", "udd")
+    udd.seeds = [0]
+    accuracy.run(experiment, udd, lambda r: results.write(r, out, "t"))
+    assert len(calls) == 1
+    # Both, seed 0 (the spec has seeds 0 and 1): every entry kept, nothing runs.
+    monkeypatch.setattr(accuracy, "run_seed", lambda *a: pytest.fail("ran again"))
+    both = options("--workdir", str(work), "--resume", "--seeds", "0")
+    both.variants = ["idc", "udd"]
+    accuracy.run(experiment, both, lambda r: results.write(r, out, "t"))
+    rows = {r["variant"]: r for r in json.loads((out / "t.json").read_text())["rows"]}
+    assert rows["udd"]["evaluation_of"] == ["idc"]
+    assert rows["udd"]["accuracies"] == rows["idc"]["accuracies"]
+
+
 def test_sets_of_evaluates_another_runs_sets_again(tiny, tmp_path):
     experiment, out, work = tiny
     first = {
