@@ -117,9 +117,9 @@ variants = [
 )
 
 
-def test_identical_sets_share_one_evaluation(tmp_path, monkeypatch):
-    path = tmp_path / "same.toml"
-    path.write_text(SAME_SETS)
+@pytest.fixture
+def evaluations(monkeypatch):
+    """The runner's evaluations, counted: a list that grows by one per set."""
     calls = []
     real_evaluate = accuracy.evaluate
 
@@ -128,6 +128,13 @@ def test_identical_sets_share_one_evaluation(tmp_path, monkeypatch):
         return real_evaluate(*args)
 
     monkeypatch.setattr(accuracy, "evaluate", counted)
+    return calls
+
+
+def test_identical_sets_share_one_evaluation(tmp_path, evaluations):
+    path = tmp_path / "same.toml"
+    path.write_text(SAME_SETS)
+    calls = evaluations
     run = options("--workdir", str(tmp_path / "work"))
     out = tmp_path / "out"
     accuracy.run(spec.load(path), run, lambda r: results.write(r, out, "t"))
@@ -148,19 +155,12 @@ def test_identical_sets_share_one_evaluation(tmp_path, monkeypatch):
 
 
 def test_a_run_of_some_variants_and_seeds_keeps_and_reuses_the_others(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, evaluations
 ):
     path = tmp_path / "same.toml"
     path.write_text(SAME_SETS.replace("seeds = [0]", "seeds = [0, 1]"))
     experiment, work, out = spec.load(path), tmp_path / "work", tmp_path / "out"
-    calls = []
-    real_evaluate = accuracy.evaluate
-
-    def counted(*args):
-        calls.append(1)
-        return real_evaluate(*args)
-
-    monkeypatch.setattr(accuracy, "evaluate", counted)
+    calls = evaluations
     first = options("--workdir", str(work), "--variants", "idc", "--seeds", "0")
     accuracy.run(experiment, first, lambda r: results.write(r, out, "t"))
     assert len(calls) == 1
